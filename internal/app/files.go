@@ -1,0 +1,301 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/satchelhq/satchel/internal/satchel"
+)
+
+// Limits are the size rules uploads obey.
+type Limits struct {
+	MaxFileSize int64
+	UserQuota   int64 // 0: unlimited
+}
+
+// growStep is how much more space an upload of unknown length reserves at a
+// time once it passes what it has reserved.
+const growStep = 8 << 20
+
+// cleanupTimeout bounds the clean-up after a failed upload, which runs even
+// when the request's context has ended.
+const cleanupTimeout = 30 * time.Second
+
+// Files stores, lists, serves and deletes users' files.
+type Files struct {
+	store  FileStore
+	blobs  BlobStore
+	now    func() time.Time
+	log    *slog.Logger
+	limits Limits
+}
+
+// NewFiles returns the files service.
+func NewFiles(store FileStore, blobs BlobStore, now func() time.Time, log *slog.Logger, limits Limits) *Files {
+	return &Files{store: store, blobs: blobs, now: now, log: log, limits: limits}
+}
+
+// Limits returns the size rules.
+func (s *Files) Limits() Limits { return s.limits }
+
+// Upload is one direct upload.
+type Upload struct {
+	Filename string
+	// ContentType is what the client declared; empty or generic types are
+	// replaced by one guessed from the name or the first bytes.
+	ContentType string
+	// Size is the declared length of Body, or -1 when unknown.
+	Size int64
+	Body io.Reader
+}
+
+// NewStorageKey returns a fresh random blob key. Keys never come from user
+// input.
+func NewStorageKey() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// Upload streams a file into storage. Size and SHA-256 are computed in the
+// same pass as the write; the file is committed only once its blob is
+// durable. A refused, failed or cut-off upload leaves no row, no bytes and
+// the user's counter as it was.
+func (s *Files) Upload(ctx context.Context, userID string, up Upload) (satchel.File, error) {
+	if msg := satchel.CheckFilename(up.Filename); msg != "" {
+		return satchel.File{}, satchel.Invalid(satchel.FieldError{Field: "filename", Message: msg})
+	}
+	if up.Size > s.limits.MaxFileSize {
+		return satchel.File{}, s.tooLarge()
+	}
+	reserve := max(up.Size, 0)
+	f := satchel.File{
+		ID: satchel.NewID(), UserID: userID, Filename: up.Filename, StorageKey: NewStorageKey(),
+		MimeType: "application/octet-stream", Size: reserve, CreatedAt: s.now(),
+	}
+	if err := s.store.BeginFile(ctx, f, s.limits.UserQuota); err != nil {
+		return satchel.File{}, err
+	}
+	body := &countingReader{r: up.Body, h: sha256.New(), max: s.limits.MaxFileSize, reserved: reserve}
+	if s.limits.UserQuota > 0 && up.Size < 0 {
+		body.grow = func(need int64) error {
+			if err := s.store.GrowFile(ctx, userID, f.ID, max(need, growStep), s.limits.UserQuota); err == nil {
+				body.reserved += max(need, growStep)
+				return nil
+			}
+			// Near the quota a whole step may not fit; the exact need may.
+			if err := s.store.GrowFile(ctx, userID, f.ID, need, s.limits.UserQuota); err != nil {
+				return err
+			}
+			body.reserved += need
+			return nil
+		}
+	}
+	if _, err := s.blobs.Put(ctx, f.StorageKey, body); err != nil {
+		s.abort(ctx, f)
+		return satchel.File{}, s.putError(body, err)
+	}
+	if up.Size >= 0 && body.n != up.Size {
+		s.abort(ctx, f)
+		return satchel.File{}, satchel.Errorf(satchel.ErrInvalid, "the body held %d bytes, not the %d its length declared", body.n, up.Size)
+	}
+	f.Size = body.n
+	f.SHA256 = hex.EncodeToString(body.h.Sum(nil))
+	f.MimeType = DetectType(up.ContentType, up.Filename, body.head)
+	done, err := s.store.CompleteFile(ctx, f, s.now())
+	if err != nil {
+		s.abort(ctx, f)
+		return satchel.File{}, err
+	}
+	return done, nil
+}
+
+func (s *Files) tooLarge() error {
+	return satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", s.limits.MaxFileSize)
+}
+
+// putError turns a failed Put into the error the client sees.
+func (s *Files) putError(body *countingReader, err error) error {
+	var de *satchel.Error
+	switch {
+	case body.err != nil && errors.As(body.err, &de):
+		return body.err // refused: too large or over quota
+	case body.err != nil:
+		return &satchel.Error{Kind: satchel.ErrInvalid, Detail: "the upload was cut off before its end: " + body.err.Error()}
+	}
+	return fmt.Errorf("store blob: %w", err)
+}
+
+// abort removes what a failed upload left: its blob, if it was written, and
+// its pending row with the reservation.
+func (s *Files) abort(ctx context.Context, f satchel.File) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := s.blobs.Delete(ctx, f.StorageKey); err != nil {
+		s.log.ErrorContext(ctx, "remove blob of failed upload", "file_id", f.ID, "err", err)
+	}
+	if err := s.store.AbortFile(ctx, f.UserID, f.ID); err != nil {
+		s.log.ErrorContext(ctx, "remove row of failed upload", "file_id", f.ID, "err", err)
+	}
+}
+
+// countingReader passes the upload through while it counts, hashes and keeps
+// the first bytes for type detection, and stops it as soon as it passes the
+// size limit or the quota.
+type countingReader struct {
+	r        io.Reader
+	h        hash.Hash
+	n        int64
+	max      int64
+	reserved int64
+	grow     func(need int64) error
+	head     []byte
+	err      error // why the upload was stopped, or the body's own read error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		total := c.n + int64(n)
+		if total > c.max {
+			c.err = satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", c.max)
+			return 0, c.err
+		}
+		if c.grow != nil && total > c.reserved {
+			if gerr := c.grow(total - c.reserved); gerr != nil {
+				c.err = gerr
+				return 0, gerr
+			}
+		}
+		c.h.Write(p[:n])
+		if len(c.head) < 512 {
+			c.head = append(c.head, p[:min(n, 512-len(c.head))]...)
+		}
+		c.n = total
+	}
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// DetectType picks a file's media type: the client's declared type when it
+// is specific, else the name's extension, else the content's first bytes.
+func DetectType(declared, filename string, head []byte) string {
+	if mt, _, err := mime.ParseMediaType(declared); err == nil && len(mt) <= satchel.MaxMimeTypeLen {
+		switch {
+		case mt == "application/octet-stream", mt == "application/x-www-form-urlencoded",
+			strings.HasPrefix(mt, "multipart/"), !strings.Contains(mt, "/"):
+		default:
+			return mt
+		}
+	}
+	if ext := path.Ext(filename); ext != "" {
+		if t := mime.TypeByExtension(strings.ToLower(ext)); t != "" {
+			if mt, _, err := mime.ParseMediaType(t); err == nil && len(mt) <= satchel.MaxMimeTypeLen {
+				return mt
+			}
+		}
+	}
+	if len(head) > 0 {
+		if mt, _, err := mime.ParseMediaType(http.DetectContentType(head)); err == nil {
+			return mt
+		}
+	}
+	return "application/octet-stream"
+}
+
+// Get returns one of the user's files.
+func (s *Files) Get(ctx context.Context, userID, id string) (satchel.File, error) {
+	if !satchel.ValidID(id) {
+		return satchel.File{}, satchel.NotFound("file")
+	}
+	return s.store.GetFile(ctx, userID, id)
+}
+
+// List returns a page of the user's files, newest first.
+func (s *Files) List(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error) {
+	return s.store.ListFiles(ctx, userID, after, limit)
+}
+
+// Rename changes a file's display name.
+func (s *Files) Rename(ctx context.Context, userID, id, filename string) (satchel.File, error) {
+	if msg := satchel.CheckFilename(filename); msg != "" {
+		return satchel.File{}, satchel.Invalid(satchel.FieldError{Field: "filename", Message: msg})
+	}
+	if !satchel.ValidID(id) {
+		return satchel.File{}, satchel.NotFound("file")
+	}
+	return s.store.RenameFile(ctx, userID, id, filename, s.now())
+}
+
+// Delete deletes a file with its content, thumbnail and share links.
+func (s *Files) Delete(ctx context.Context, userID, id string) error {
+	if !satchel.ValidID(id) {
+		return satchel.NotFound("file")
+	}
+	f, err := s.store.DeleteFile(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	// The row is gone, so the file is gone for the user; the bytes go now,
+	// even if the client has hung up.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	for _, key := range []string{f.StorageKey, f.ThumbnailKey} {
+		if key == "" {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, key); err != nil {
+			s.log.ErrorContext(ctx, "delete blob of deleted file", "file_id", f.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Open returns a file and its content for reading. The caller closes it.
+func (s *Files) Open(ctx context.Context, userID, id string) (satchel.File, io.ReadSeekCloser, error) {
+	f, err := s.Get(ctx, userID, id)
+	if err != nil {
+		return f, nil, err
+	}
+	r, err := s.openBlob(ctx, f.ID, f.StorageKey)
+	return f, r, err
+}
+
+// OpenThumbnail returns a file and its thumbnail; ErrNotFound while it has none.
+func (s *Files) OpenThumbnail(ctx context.Context, userID, id string) (satchel.File, io.ReadSeekCloser, error) {
+	f, err := s.Get(ctx, userID, id)
+	if err != nil {
+		return f, nil, err
+	}
+	if !f.HasThumbnail() {
+		return f, nil, satchel.NotFound("thumbnail")
+	}
+	r, err := s.openBlob(ctx, f.ID, f.ThumbnailKey)
+	return f, r, err
+}
+
+func (s *Files) openBlob(ctx context.Context, fileID, key string) (io.ReadSeekCloser, error) {
+	r, err := s.blobs.Open(ctx, key)
+	if errors.Is(err, satchel.ErrNotFound) {
+		// A row without its blob is damage, not a user error: report it
+		// as a server fault.
+		return nil, fmt.Errorf("blob of file %s is missing: %v", fileID, err)
+	}
+	return r, err
+}

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/satchelhq/satchel/internal/config"
+)
+
+// serve runs a node until ctx ends, then drains requests in flight (for at
+// most the shutdown timeout) and closes the database.
+func serve(ctx context.Context, cfg config.Config, env Env) error {
+	log := newLogger(cfg, env.Stderr)
+	node, err := Build(ctx, cfg, log, Options{})
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+
+	// Bind before serving, so a busy port fails at start.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           node.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("satchel is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"database", node.Store.Kind(), "storage", cfg.StorageURL)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests in flight", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still in flight at the shutdown deadline were cut off", "err", err)
+		srv.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

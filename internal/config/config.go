@@ -1,0 +1,251 @@
+// Package config holds Satchel's configuration: its defaults, how environment
+// variables and flags set it, and how it is checked. It is passed in, never
+// global.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Config is the whole configuration of a Satchel node.
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	StorageURL      string
+	PublicURL       string
+	MaxFileSize     int64
+	UserQuota       int64 // 0: unlimited
+	Registration    string
+	LogLevel        slog.Level
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+// Setting describes one configuration value: its environment variable, its
+// flag, its default as written in the README, and what it means.
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string
+	Usage   string
+	set     func(c *Config, v string) error
+}
+
+// Settings lists every setting in the order the README documents them.
+func Settings() []Setting {
+	return []Setting{
+		{"SATCHEL_ADDR", "addr", "127.0.0.1:8080", "address to listen on (host:port)",
+			func(c *Config, v string) error {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("%q is not host:port", v)
+				}
+				c.Addr = v
+				return nil
+			}},
+		{"SATCHEL_DATA_DIR", "data-dir", "./satchel-data", "directory for the default SQLite database and blobs",
+			func(c *Config, v string) error {
+				if v == "" {
+					return errors.New("must not be empty")
+				}
+				c.DataDir = v
+				return nil
+			}},
+		{"SATCHEL_DATABASE_URL", "database-url", "", "SQLite file in the data dir; postgres://… selects PostgreSQL; sqlite:PATH names a SQLite file",
+			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{"SATCHEL_STORAGE_URL", "storage-url", "", "file://<data dir>/blobs; file://PATH stores blobs in a directory",
+			func(c *Config, v string) error { c.StorageURL = v; return nil }},
+		{"SATCHEL_PUBLIC_URL", "public-url", "", "http://<addr>; the base of share URLs",
+			func(c *Config, v string) error { c.PublicURL = v; return nil }},
+		{"SATCHEL_MAX_FILE_SIZE", "max-file-size", "10GiB", "largest file accepted (bytes or units: 512MiB, 10GiB)",
+			func(c *Config, v string) error {
+				n, err := ParseSize(v)
+				if err != nil {
+					return err
+				}
+				if n <= 0 {
+					return errors.New("must be positive")
+				}
+				c.MaxFileSize = n
+				return nil
+			}},
+		{"SATCHEL_USER_QUOTA", "user-quota", "unlimited", "storage each user may use (bytes or units; unlimited)",
+			func(c *Config, v string) error {
+				if v == "" || strings.EqualFold(v, "unlimited") || v == "0" {
+					c.UserQuota = 0
+					return nil
+				}
+				n, err := ParseSize(v)
+				if err != nil {
+					return err
+				}
+				c.UserQuota = n
+				return nil
+			}},
+		{"SATCHEL_REGISTRATION", "registration", "open", "open, or closed: only `satchel user create` makes accounts",
+			func(c *Config, v string) error {
+				if v != "open" && v != "closed" {
+					return fmt.Errorf("%q is neither open nor closed", v)
+				}
+				c.Registration = v
+				return nil
+			}},
+		{"SATCHEL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
+			func(c *Config, v string) error {
+				return c.LogLevel.UnmarshalText([]byte(v))
+			}},
+		{"SATCHEL_LOG_FORMAT", "log-format", "text", "text or json",
+			func(c *Config, v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("%q is neither text nor json", v)
+				}
+				c.LogFormat = v
+				return nil
+			}},
+		{"SATCHEL_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long SIGTERM waits for requests in flight",
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("%q is not a positive duration such as 30s", v)
+				}
+				c.ShutdownTimeout = d
+				return nil
+			}},
+	}
+}
+
+// ParseSize parses a size in bytes, with an optional unit: 1048576, 512MiB,
+// 10GiB, 1.5GB.
+func ParseSize(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("%q is negative", s)
+		}
+		return n, nil
+	}
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size (use bytes or units such as 512MiB or 10GiB)", s)
+	}
+	return int64(n), nil
+}
+
+// Load builds a Config from defaults, then the environment, then flags; the
+// last one set wins. It registers a flag for every setting on fs (which may
+// carry flags of its own), parses args and checks the result.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
+	settings := Settings()
+	values := make(map[string]string, len(settings))
+	for _, s := range settings {
+		values[s.Env] = s.Default
+		if v := getenv(s.Env); v != "" {
+			values[s.Env] = v
+		}
+	}
+	for _, s := range settings {
+		env := s.Env
+		usage := s.Usage + " (env " + env
+		if s.Default != "" {
+			usage += ", default " + s.Default
+		}
+		fs.Func(s.Flag, usage+")", func(v string) error {
+			values[env] = v
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range settings {
+		if err := s.set(&c, values[s.Env]); err != nil {
+			return c, fmt.Errorf("%s (--%s): %w", s.Env, s.Flag, err)
+		}
+	}
+	if err := c.resolve(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// resolve fills the defaults that depend on other settings and checks them.
+func (c *Config) resolve() error {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "satchel.db")
+	}
+	if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
+		return fmt.Errorf("SATCHEL_DATABASE_URL (--database-url): %w", err)
+	}
+	if c.StorageURL == "" {
+		c.StorageURL = "file://" + filepath.Join(c.DataDir, "blobs")
+	}
+	if _, err := ParseStorageURL(c.StorageURL); err != nil {
+		return fmt.Errorf("SATCHEL_STORAGE_URL (--storage-url): %w", err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("SATCHEL_PUBLIC_URL (--public-url): %q is not an http(s) URL such as https://files.example.com", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return nil
+}
+
+// Database kinds.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// ParseDatabaseURL returns the kind of database a URL names and the DSN its
+// driver takes (for SQLite, the file path).
+func ParseDatabaseURL(s string) (kind, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return Postgres, s, nil
+	case strings.HasPrefix(s, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(s, "sqlite:"), "//")
+		if p == "" || strings.ContainsAny(p, "?#") {
+			return "", "", fmt.Errorf("%q does not name a SQLite file (sqlite:PATH)", s)
+		}
+		return SQLite, p, nil
+	}
+	return "", "", fmt.Errorf("%q is neither postgres://… nor sqlite:PATH", s)
+}
+
+// StorageLocation is a parsed SATCHEL_STORAGE_URL.
+type StorageLocation struct {
+	Kind string // "file"
+	Path string
+}
+
+// ParseStorageURL parses a storage URL.
+func ParseStorageURL(s string) (StorageLocation, error) {
+	switch {
+	case strings.HasPrefix(s, "file://"):
+		p := strings.TrimPrefix(s, "file://")
+		if p == "" {
+			return StorageLocation{}, fmt.Errorf("%q names no directory", s)
+		}
+		return StorageLocation{Kind: "file", Path: p}, nil
+	case strings.HasPrefix(s, "s3://"):
+		return StorageLocation{}, fmt.Errorf("%q: S3 storage is not available in this version", s)
+	}
+	return StorageLocation{}, fmt.Errorf("%q is not a file:// URL", s)
+}

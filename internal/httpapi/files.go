@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"time"
+
+	"github.com/satchelhq/satchel/internal/app"
+	"github.com/satchelhq/satchel/internal/satchel"
+)
+
+type fileJSON struct {
+	ID           string    `json:"id"`
+	Filename     string    `json:"filename"`
+	MimeType     string    `json:"mime_type"`
+	SizeBytes    int64     `json:"size_bytes"`
+	SHA256       string    `json:"sha256"`
+	UploadStatus string    `json:"upload_status"`
+	HasThumbnail bool      `json:"has_thumbnail"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+func toFile(f satchel.File) fileJSON {
+	return fileJSON{ID: f.ID, Filename: f.Filename, MimeType: f.MimeType, SizeBytes: f.Size, SHA256: f.SHA256,
+		UploadStatus: f.Status, HasThumbnail: f.HasThumbnail(), CreatedAt: utc(f.CreatedAt), UpdatedAt: utc(f.UpdatedAt)}
+}
+
+// maxFormParts bounds the parts a multipart upload may send besides "file",
+// and maxFormField the size of each.
+const (
+	maxFormParts = 16
+	maxFormField = 64 << 10
+)
+
+// uploadFile takes a raw body (?filename=NAME) or a multipart/form-data body
+// with a part named "file".
+func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
+	s.metrics.UploadsInFlight.Inc()
+	defer s.metrics.UploadsInFlight.Dec()
+	up := app.Upload{Filename: r.URL.Query().Get("filename"), ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength, Body: r.Body}
+	if mt, _, _ := mime.ParseMediaType(up.ContentType); mt == "multipart/form-data" {
+		part, err := filePart(r)
+		if err != nil {
+			return err
+		}
+		if up.Filename == "" {
+			up.Filename = part.FileName()
+		}
+		up.ContentType, up.Size, up.Body = part.Header.Get("Content-Type"), -1, part
+	}
+	if up.Filename == "" {
+		return satchel.Invalid(satchel.FieldError{Field: "filename", Message: "is required: pass ?filename=NAME or a multipart filename"})
+	}
+	f, err := s.files.Upload(r.Context(), principal(r).User.ID, up)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/files/"+f.ID)
+	writeJSON(w, http.StatusCreated, toFile(f))
+	return nil
+}
+
+// filePart advances a multipart body to its part named "file", reading past
+// a few small other fields.
+func filePart(r *http.Request) (*multipart.Part, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+	}
+	for i := 0; i <= maxFormParts; i++ {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+		}
+		if part.FormName() == "file" {
+			return part, nil
+		}
+		if n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1)); n > maxFormField {
+			return nil, satchel.Errorf(satchel.ErrInvalid, "multipart fields other than \"file\" are limited to %d bytes", maxFormField)
+		}
+	}
+	return nil, satchel.Invalid(satchel.FieldError{Field: "file", Message: "the multipart body has no part named \"file\""})
+}
+
+func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) error {
+	after, limit, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.files.List(r.Context(), principal(r).User.ID, after, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toPage(page, toFile))
+	return nil
+}
+
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.files.Get(r.Context(), principal(r).User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toFile(f))
+	return nil
+}
+
+func (s *Server) renameFile(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Filename *string `json:"filename"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Filename == nil {
+		return satchel.Invalid(satchel.FieldError{Field: "filename", Message: "is required"})
+	}
+	f, err := s.files.Rename(r.Context(), principal(r).User.ID, r.PathValue("id"), *in.Filename)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toFile(f))
+	return nil
+}
+
+func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request) error {
+	if err := s.files.Delete(r.Context(), principal(r).User.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) fileContent(w http.ResponseWriter, r *http.Request) error {
+	f, content, err := s.files.Open(r.Context(), principal(r).User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer content.Close()
+	serveContent(w, r, f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
+	return nil
+}
+
+func (s *Server) fileThumbnail(w http.ResponseWriter, r *http.Request) error {
+	f, thumb, err := s.files.OpenThumbnail(r.Context(), principal(r).User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defer thumb.Close()
+	serveContent(w, r, "thumbnail-"+f.Filename+".jpg", "image/jpeg", f.ThumbnailKey, f.UpdatedAt, thumb)
+	return nil
+}

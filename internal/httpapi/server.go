@@ -1,0 +1,198 @@
+// Package httpapi is Satchel's HTTP interface: one route table, the handlers,
+// the middleware, and the one map from errors to problem documents.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/satchelhq/satchel/internal/app"
+	"github.com/satchelhq/satchel/internal/metrics"
+)
+
+// Pinger is a dependency whose health /readyz reports.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the HTTP layer is built from.
+type Deps struct {
+	Accounts  *app.Accounts
+	Files     *app.Files
+	Database  Pinger
+	Storage   Pinger
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	PublicURL string
+	// UserQuota is reported by GET /me; 0 means unlimited.
+	UserQuota int64
+}
+
+// Server serves the API.
+type Server struct {
+	accounts  *app.Accounts
+	files     *app.Files
+	database  Pinger
+	storage   Pinger
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	publicURL string
+	secure    bool // cookies get Secure: the public URL is https
+	quota     int64
+	mux       *http.ServeMux
+	handler   http.Handler
+
+	metricsHandler http.Handler
+}
+
+// New returns a Server.
+func New(d Deps) *Server {
+	s := &Server{
+		accounts: d.Accounts, files: d.Files, database: d.Database, storage: d.Storage,
+		metrics: d.Metrics, log: d.Log, publicURL: d.PublicURL, quota: d.UserQuota,
+		secure: strings.HasPrefix(d.PublicURL, "https://"),
+		mux:    http.NewServeMux(),
+	}
+	s.metricsHandler = promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt))
+	}
+	s.mux.Handle("/api/", s.adapt(route{Handle: s.noRoute}))
+	s.mux.Handle("GET /{$}", http.HandlerFunc(s.home))
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problemForStatus(r.Context(), http.StatusForbidden,
+			"cross-origin requests that change state are refused"))
+	}))
+	s.handler = s.observe(csrf.Handler(s.mux))
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// route is one row of the route table.
+type route struct {
+	Method string
+	Path   string
+	// Auth routes need a login session or an API key.
+	Auth   bool
+	Handle func(w http.ResponseWriter, r *http.Request) error
+}
+
+// routes is the one route table. The OpenAPI test walks it.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", false, s.healthz},
+		{"GET", "/readyz", false, s.readyz},
+		{"GET", "/metrics", false, s.serveMetrics},
+		{"GET", "/api/openapi.json", false, s.openAPI},
+
+		{"POST", "/api/v1/users", false, s.register},
+		{"POST", "/api/v1/sessions", false, s.login},
+		{"DELETE", "/api/v1/sessions/current", true, s.logout},
+		{"GET", "/api/v1/me", true, s.getMe},
+		{"PATCH", "/api/v1/me", true, s.updateMe},
+		{"POST", "/api/v1/api-keys", true, s.createAPIKey},
+		{"GET", "/api/v1/api-keys", true, s.listAPIKeys},
+		{"DELETE", "/api/v1/api-keys/{id}", true, s.deleteAPIKey},
+
+		{"POST", "/api/v1/files", true, s.uploadFile},
+		{"GET", "/api/v1/files", true, s.listFiles},
+		{"GET", "/api/v1/files/{id}", true, s.getFile},
+		{"PATCH", "/api/v1/files/{id}", true, s.renameFile},
+		{"DELETE", "/api/v1/files/{id}", true, s.deleteFile},
+		{"GET", "/api/v1/files/{id}/content", true, s.fileContent},
+		{"HEAD", "/api/v1/files/{id}/content", true, s.fileContent},
+		{"GET", "/api/v1/files/{id}/thumbnail", true, s.fileThumbnail},
+	}
+}
+
+// adapt turns a route's handler into an http.Handler: it authenticates when
+// the route needs it and writes the problem document for a returned error.
+func (s *Server) adapt(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Auth {
+			p, err := s.authenticate(r)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			ctx := context.WithValue(r.Context(), principalKey{}, p)
+			ctx = context.WithValue(ctx, loggerKey{}, loggerFrom(ctx).With("user_id", p.User.ID))
+			r = r.WithContext(ctx)
+		}
+		if err := rt.Handle(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+var allMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+// noRoute answers API paths that match no route: 405 with Allow when the path
+// exists for other methods, else 404, both as problem documents.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allowed []string
+	for _, m := range allMethods {
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/api/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, problemForStatus(r.Context(), http.StatusMethodNotAllowed,
+			r.Method+" is not allowed here; use "+strings.Join(allowed, ", ")))
+		return nil
+	}
+	writeProblem(w, problemForStatus(r.Context(), http.StatusNotFound, "there is no API route at this path"))
+	return nil
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("Satchel is running. The API lives under /api/v1; its description is at /api/openapi.json.\n"))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := w.Write([]byte("ok\n"))
+	return err
+}
+
+// readyz answers 200 when the database and the storage both answer.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "storage": "ok"}
+	ready := true
+	for name, p := range map[string]Pinger{"database": s.database, "storage": s.storage} {
+		if err := p.Ping(ctx); err != nil {
+			loggerFrom(ctx).WarnContext(ctx, "not ready", "dependency", name, "err", err)
+			checks[name] = "unavailable"
+			ready = false
+		}
+	}
+	if !ready {
+		p := problemForStatus(ctx, http.StatusServiceUnavailable, "the database or the storage does not answer")
+		p.extra = map[string]any{"checks": checks}
+		writeProblem(w, p)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	return nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	s.metricsHandler.ServeHTTP(w, r)
+	return nil
+}

@@ -1,0 +1,287 @@
+// Package sqlstore keeps Satchel's metadata in SQLite or PostgreSQL. The SQL is
+// written once in the subset both speak; a small dialect value covers the
+// rest (time values, error codes, migrations and their lock).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/satchelhq/satchel/internal/satchel"
+)
+
+// Kinds of database.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is the metadata store.
+type Store struct {
+	db   *sql.DB
+	d    dialect
+	path string // the SQLite file; "" on PostgreSQL
+}
+
+// Open connects to a database: kind is SQLite (dsn is a file path) or
+// Postgres (dsn is a postgres:// URL). It does not run migrations.
+func Open(ctx context.Context, kind, dsn string) (*Store, error) {
+	var (
+		db  *sql.DB
+		err error
+	)
+	switch kind {
+	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		// WAL lets readers run beside the one writer; every transaction
+		// takes the write lock at BEGIN so two writers never deadlock on an
+		// upgrade; synchronous=FULL makes each commit durable.
+		q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_txlock=immediate"
+		db, err = sql.Open("sqlite", "file:"+dsn+q)
+		if err == nil {
+			db.SetMaxOpenConns(8)
+			db.SetMaxIdleConns(8)
+		}
+	case Postgres:
+		db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			db.SetMaxOpenConns(32)
+			db.SetMaxIdleConns(16)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	default:
+		return nil, fmt.Errorf("unknown database kind %q", kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", kind, err)
+	}
+	s := &Store{db: db, d: dialects[kind]}
+	if kind == SQLite {
+		s.path = dsn
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", kind, err)
+	}
+	return s, nil
+}
+
+// Kind returns SQLite or Postgres.
+func (s *Store) Kind() string { return s.d.name }
+
+// DB returns the underlying handle, for tests and tools that inspect the schema.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.wrap("ping database", err)
+	}
+	return nil
+}
+
+// dialect holds what differs between the two databases.
+type dialect struct {
+	name string
+	// ts turns a time into the value the driver stores: a time.Time for
+	// PostgreSQL, fixed-width RFC 3339 text for SQLite (so it sorts).
+	ts func(time.Time) any
+}
+
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+var dialects = map[string]dialect{
+	Postgres: {name: Postgres, ts: func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) }},
+	SQLite:   {name: SQLite, ts: func(t time.Time) any { return t.UTC().Format(sqliteTimeLayout) }},
+}
+
+// tsCol scans a time column from either database.
+type tsCol struct{ t *time.Time }
+
+func (c tsCol) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*c.t = v.UTC()
+		return nil
+	case string:
+		return c.parse(v)
+	case []byte:
+		return c.parse(string(v))
+	}
+	return fmt.Errorf("cannot scan %T into a time", src)
+}
+
+func (c tsCol) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("parse time %q: %w", s, err)
+	}
+	*c.t = t.UTC()
+	return nil
+}
+
+// nullTSCol scans a nullable time column.
+type nullTSCol struct{ t **time.Time }
+
+func (c nullTSCol) Scan(src any) error {
+	if src == nil {
+		*c.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (tsCol{&t}).Scan(src); err != nil {
+		return err
+	}
+	*c.t = &t
+	return nil
+}
+
+// nullString scans a nullable text column into "" when NULL.
+type nullString struct{ s *string }
+
+func (c nullString) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.s = ""
+	case string:
+		*c.s = v
+	case []byte:
+		*c.s = string(v)
+	default:
+		return fmt.Errorf("cannot scan %T into a string", src)
+	}
+	return nil
+}
+
+// nullIfEmpty stores "" as NULL.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// tx runs fn in a transaction and commits it if fn returns nil.
+func (s *Store) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(op, err)
+	}
+	return nil
+}
+
+// wrap translates driver errors into the domain's kinds and says what was
+// being done. Errors that already carry a domain kind pass through.
+func (s *Store) wrap(op string, err error) error {
+	var de *satchel.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &de):
+		return err
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, satchel.ErrNotFound)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if name, ok := uniqueViolation(err); ok {
+		return &satchel.Error{Kind: satchel.ErrConflict, Detail: conflictDetail(name), Fields: conflictFields(name)}
+	}
+	if diskFull(err) {
+		return fmt.Errorf("%s: %w: %w", op, satchel.ErrStorageFull, err)
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, satchel.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// uniqueViolation reports whether err is a unique constraint violation and
+// names the constraint or column involved.
+func uniqueViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName, true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return se.Error(), true
+	}
+	return "", false
+}
+
+func conflictFields(name string) []satchel.FieldError {
+	switch {
+	case strings.Contains(name, "username"):
+		return []satchel.FieldError{{Field: "username", Message: "is already taken"}}
+	case strings.Contains(name, "email"):
+		return []satchel.FieldError{{Field: "email", Message: "is already taken"}}
+	}
+	return nil
+}
+
+func conflictDetail(name string) string {
+	switch {
+	case strings.Contains(name, "username"):
+		return "that username is already taken"
+	case strings.Contains(name, "email"):
+		return "that email address is already taken"
+	}
+	return "the object already exists"
+}
+
+// unavailable reports whether err means the database cannot be reached.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P03") {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+			return true
+		}
+	}
+	return false
+}
+
+// diskFull reports whether err means the database's disk is full.
+func diskFull(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" {
+		return true
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+}
