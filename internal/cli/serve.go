@@ -16,17 +16,23 @@ import (
 // most the shutdown timeout) and closes the database.
 func serve(ctx context.Context, cfg config.Config, env Env) error {
 	log := newLogger(cfg, env.Stderr)
+	// Bind first, so a busy port fails at start, before any other work.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "http://"+cfg.Addr {
+		// The default public URL names the address actually bound (it
+		// differs when the port is 0).
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
 	node, err := Build(ctx, cfg, log, Options{})
 	if err != nil {
 		return err
 	}
 	defer node.Close()
 
-	// Bind before serving, so a busy port fails at start.
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           node.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

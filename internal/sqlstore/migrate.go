@@ -33,7 +33,7 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	switch s.d.name {
 	case Postgres:
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 900))
 		if err != nil {
 			return 0, fmt.Errorf("migration lock: %w", err)
 		}
