@@ -3,11 +3,14 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/satchelhq/satchel/internal/metrics"
 )
@@ -49,6 +52,47 @@ func TestContentDisposition(t *testing.T) {
 	} {
 		if got := contentDisposition("attachment", tt.name); got != tt.want {
 			t.Errorf("contentDisposition(%q):\ngot  %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// readerFromRecorder is a ResponseWriter that, like net/http's, implements
+// io.ReaderFrom (which is where sendfile happens) and records its use.
+type readerFromRecorder struct {
+	*httptest.ResponseRecorder
+	readFrom bool
+}
+
+func (r *readerFromRecorder) ReadFrom(src io.Reader) (int64, error) {
+	r.readFrom = true
+	return io.Copy(r.ResponseRecorder, src)
+}
+
+// TestContentKeepsSendfile checks that the middleware and the content
+// writer hand file copies to the underlying ReadFrom, so that an *os.File
+// reaches net/http's sendfile path.
+func TestContentKeepsSendfile(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(strings.Repeat("x", 10000))
+	s := &Server{log: slog.New(slog.DiscardHandler), metrics: metrics.New()}
+	for _, rng := range []string{"", "bytes=10-99"} {
+		rec := &readerFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		h := s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			serveContent(w, r, "x.txt", "text/plain", "abc", time.Now(), f)
+		}))
+		req := httptest.NewRequest("GET", "/x", nil)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		h.ServeHTTP(rec, req)
+		if !rec.readFrom {
+			t.Errorf("range %q: the body was not copied with ReadFrom", rng)
+		}
+		if rec.Code != 200 && rec.Code != 206 {
+			t.Errorf("range %q: status %d", rng, rec.Code)
 		}
 	}
 }

@@ -1,0 +1,58 @@
+package httpapi_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/satchelhq/satchel/internal/testutil/apitest"
+)
+
+func TestOperations(t *testing.T) {
+	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+		env := apitest.Start(t, b, nil)
+		c := env.Anonymous()
+		if resp := c.Do("GET", "/healthz", nil); resp.Status != 200 {
+			t.Errorf("healthz: %d", resp.Status)
+		}
+		ready := c.MustJSON("GET", "/readyz", nil, 200)
+		if ready["status"] != "ready" {
+			t.Errorf("readyz: %v", ready)
+		}
+		metrics := string(c.Do("GET", "/metrics", nil).Body)
+		for _, want := range []string{"satchel_http_requests_total", "satchel_http_request_duration_seconds", "satchel_uploads_in_flight",
+			"satchel_http_request_body_bytes_total", "satchel_http_response_body_bytes_total", "go_goroutines", `route="GET /readyz"`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if resp := c.Do("GET", "/api/openapi.json", nil); resp.Status != 200 || !strings.Contains(string(resp.Body), `"openapi": "3.1`) {
+			t.Errorf("openapi.json: %d", resp.Status)
+		}
+
+		// Storage gone: not ready, and a problem says which part.
+		if err := os.RemoveAll(env.Node.Blobs.Dir()); err != nil {
+			t.Fatal(err)
+		}
+		p := apitest.Problem(t, c.Do("GET", "/readyz", nil), 503)
+		if checks, _ := p["checks"].(map[string]any); checks["storage"] != "unavailable" || checks["database"] != "ok" {
+			t.Errorf("readyz checks: %v", p["checks"])
+		}
+	})
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	env := apitest.Start(t, apitest.Backends()[0], nil)
+	c := env.Anonymous()
+	apitest.Problem(t, c.Do("GET", "/api/v1/nothing-here", nil), 404)
+	apitest.Problem(t, c.Do("GET", "/api/v2/files", nil), 404)
+	apitest.Problem(t, c.Do("PUT", "/api/v1/files", nil), 405)
+	resp := c.Do("DELETE", "/api/v1/me", nil)
+	apitest.Problem(t, resp, 405)
+	if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "PATCH") {
+		t.Errorf("Allow: %q", allow)
+	}
+	// A cross-origin browser request that changes state is refused.
+	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Sec-Fetch-Site", "cross-site"), 403)
+	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Origin", "https://evil.example"), 403)
+}
