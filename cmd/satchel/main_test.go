@@ -337,7 +337,7 @@ func TestUserCreateWithClosedRegistration(t *testing.T) {
 			}
 			migrate := exec.Command(binary, "migrate")
 			migrate.Env = env
-			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 3") {
+			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 4") {
 				t.Errorf("migrate: %v\n%s", err, out)
 			}
 

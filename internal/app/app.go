@@ -52,6 +52,26 @@ type BlobStore interface {
 	// Delete removes a blob; a missing blob is not an error.
 	Delete(ctx context.Context, key string) error
 	Ping(ctx context.Context) error
+
+	// Chunked assembly, for resumable uploads. BeginChunked prepares a blob
+	// of size bytes and returns the storage's reference for it (an S3
+	// multipart upload ID). PutChunk stores chunk index, which starts at
+	// offset and holds size bytes, and returns once it is durable, with the
+	// storage's tag for it. CompleteChunked makes the blob whole under key
+	// without copying it; completing twice is not an error. AbortChunked
+	// drops the chunks.
+	BeginChunked(ctx context.Context, key string, size int64) (ref string, err error)
+	PutChunk(ctx context.Context, key, ref string, index int, offset, size int64, r io.Reader) (etag string, err error)
+	CompleteChunked(ctx context.Context, key, ref string, chunks []satchel.Chunk) error
+	AbortChunked(ctx context.Context, key, ref string) error
+}
+
+// ChunkReader is implemented by blob stores that can read chunks back before
+// the blob is complete (the local disk; not S3). With it, the hash of an
+// upload's contiguous prefix keeps up even when chunks arrive a little out
+// of order.
+type ChunkReader interface {
+	ReadChunk(ctx context.Context, key, ref string, offset, size int64) (io.ReadCloser, error)
 }
 
 // Principal is who a request acts for, and how they proved it.

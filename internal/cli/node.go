@@ -11,6 +11,7 @@ import (
 	"github.com/satchelhq/satchel/internal/blob/disk"
 	"github.com/satchelhq/satchel/internal/config"
 	"github.com/satchelhq/satchel/internal/httpapi"
+	"github.com/satchelhq/satchel/internal/jobs"
 	"github.com/satchelhq/satchel/internal/metrics"
 	"github.com/satchelhq/satchel/internal/secret"
 	"github.com/satchelhq/satchel/internal/sqlstore"
@@ -29,7 +30,10 @@ type Node struct {
 	Handler http.Handler
 	Store   *sqlstore.Store
 	Blobs   *disk.Store
+	Uploads *app.Uploads
 	Log     *slog.Logger
+	// Jobs is the node's background work; serve runs it.
+	Jobs *jobs.Runner
 }
 
 // Build opens the database (migrating it) and the storage, and wires the
@@ -54,12 +58,24 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	}
 	hasher := secret.NewHasher(params, max(2, runtime.NumCPU()))
 	accounts := app.NewAccounts(store, hasher, now, log, cfg.Registration == "open")
-	files := app.NewFiles(store, blobs, now, log, app.Limits{MaxFileSize: cfg.MaxFileSize, UserQuota: cfg.UserQuota})
+	limits := app.Limits{MaxFileSize: cfg.MaxFileSize, UserQuota: cfg.UserQuota}
+	m := metrics.New()
+	files := app.NewFiles(store, blobs, now, log, limits)
+	uploads := app.NewUploads(store, blobs, now, log, limits, cfg.UploadTTL, m)
 	api := httpapi.New(httpapi.Deps{
-		Accounts: accounts, Files: files, Database: store, Storage: blobs, Metrics: metrics.New(),
+		Accounts: accounts, Files: files, Uploads: uploads, Database: store, Storage: blobs, Metrics: m,
 		Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota,
 	})
-	return &Node{Handler: api, Store: store, Blobs: blobs, Log: log}, nil
+	runner := jobs.NewRunner(log,
+		jobs.Task{Name: "sweep expired uploads", Every: min(time.Minute, cfg.UploadTTL/4), Do: func(ctx context.Context) error {
+			n, err := uploads.SweepExpired(ctx)
+			if n > 0 {
+				log.InfoContext(ctx, "swept expired uploads", "count", n)
+			}
+			return err
+		}},
+	)
+	return &Node{Handler: api, Store: store, Blobs: blobs, Uploads: uploads, Log: log, Jobs: runner}, nil
 }
 
 // Close releases the node's database connections.

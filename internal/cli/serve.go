@@ -42,11 +42,20 @@ func serve(ctx context.Context, cfg config.Config, env Env) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	jobsDone := make(chan struct{})
+	go func() {
+		node.Jobs.Run(jobsCtx)
+		close(jobsDone)
+	}()
 	log.Info("satchel is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", node.Store.Kind(), "storage", cfg.StorageURL)
 
 	select {
 	case err := <-served:
+		stopJobs()
+		<-jobsDone
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -60,6 +69,9 @@ func serve(ctx context.Context, cfg config.Config, env Env) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// Then the background work; the database closes last (deferred).
+	stopJobs()
+	<-jobsDone
 	log.Info("stopped")
 	return nil
 }

@@ -31,6 +31,7 @@ type Config struct {
 	LogLevel        slog.Level
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	UploadTTL       time.Duration
 }
 
 // Setting describes one configuration value: its environment variable, its
@@ -99,6 +100,15 @@ func Settings() []Setting {
 					return fmt.Errorf("%q is neither open nor closed", v)
 				}
 				c.Registration = v
+				return nil
+			}},
+		{"SATCHEL_UPLOAD_TTL", "upload-ttl", "24h", "how long a resumable upload may sit idle before it is swept with its bytes",
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < time.Minute {
+					return fmt.Errorf("%q is not a duration of a minute or more, such as 24h", v)
+				}
+				c.UploadTTL = d
 				return nil
 			}},
 		{"SATCHEL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",

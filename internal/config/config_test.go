@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/satchelhq/satchel/internal/config"
 )
@@ -23,7 +24,7 @@ func TestDefaults(t *testing.T) {
 	want := config.Config{
 		Addr: "127.0.0.1:8080", DataDir: "./satchel-data", DatabaseURL: "sqlite:satchel-data/satchel.db",
 		StorageURL: "file://satchel-data/blobs", PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
-		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: c.ShutdownTimeout,
+		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour,
 	}
 	if c != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", c, want)
@@ -98,6 +99,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"public url", map[string]string{"SATCHEL_PUBLIC_URL": "files.example.com"}, nil, "SATCHEL_PUBLIC_URL"},
 		{"log level", map[string]string{"SATCHEL_LOG_LEVEL": "loud"}, nil, "SATCHEL_LOG_LEVEL"},
 		{"shutdown", map[string]string{"SATCHEL_SHUTDOWN_TIMEOUT": "soon"}, nil, "SATCHEL_SHUTDOWN_TIMEOUT"},
+		{"upload ttl", map[string]string{"SATCHEL_UPLOAD_TTL": "5s"}, nil, "SATCHEL_UPLOAD_TTL"},
 		{"unknown flag", nil, []string{"--colour", "blue"}, "colour"},
 		{"stray argument", nil, []string{"extra"}, "extra"},
 	} {

@@ -24,6 +24,7 @@ type Pinger interface {
 type Deps struct {
 	Accounts  *app.Accounts
 	Files     *app.Files
+	Uploads   *app.Uploads
 	Database  Pinger
 	Storage   Pinger
 	Metrics   *metrics.Metrics
@@ -37,6 +38,7 @@ type Deps struct {
 type Server struct {
 	accounts  *app.Accounts
 	files     *app.Files
+	uploads   *app.Uploads
 	database  Pinger
 	storage   Pinger
 	metrics   *metrics.Metrics
@@ -53,7 +55,7 @@ type Server struct {
 // New returns a Server.
 func New(d Deps) *Server {
 	s := &Server{
-		accounts: d.Accounts, files: d.Files, database: d.Database, storage: d.Storage,
+		accounts: d.Accounts, files: d.Files, uploads: d.Uploads, database: d.Database, storage: d.Storage,
 		metrics: d.Metrics, log: d.Log, publicURL: d.PublicURL, quota: d.UserQuota,
 		secure: strings.HasPrefix(d.PublicURL, "https://"),
 		mux:    http.NewServeMux(),
@@ -111,6 +113,13 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/files/{id}/content", true, s.fileContent},
 		{"HEAD", "/api/v1/files/{id}/content", true, s.fileContent},
 		{"GET", "/api/v1/files/{id}/thumbnail", true, s.fileThumbnail},
+
+		{"POST", "/api/v1/uploads", true, s.createUpload},
+		{"GET", "/api/v1/uploads", true, s.listUploads},
+		{"GET", "/api/v1/uploads/{id}", true, s.getUpload},
+		{"DELETE", "/api/v1/uploads/{id}", true, s.abortUpload},
+		{"PUT", "/api/v1/uploads/{id}/chunks/{index}", true, s.putChunk},
+		{"POST", "/api/v1/uploads/{id}/complete", true, s.completeUpload},
 	}
 }
 

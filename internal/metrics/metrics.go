@@ -16,6 +16,12 @@ type Metrics struct {
 	HTTPReceived    *prometheus.CounterVec
 	HTTPSent        *prometheus.CounterVec
 	UploadsInFlight prometheus.Gauge
+
+	ResumableStarted    prometheus.Counter
+	ResumableCompleted  prometheus.Counter
+	ResumableAborted    prometheus.Counter
+	ResumableExpired    prometheus.Counter
+	ResumableChunkBytes prometheus.Counter
 }
 
 // New registers and returns the metrics.
@@ -39,11 +45,35 @@ func New() *Metrics {
 		UploadsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "satchel_uploads_in_flight", Help: "Direct uploads being received now.",
 		}),
+		ResumableStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_resumable_uploads_started_total", Help: "Resumable uploads started.",
+		}),
+		ResumableCompleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_resumable_uploads_completed_total", Help: "Resumable uploads completed into a file.",
+		}),
+		ResumableAborted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_resumable_uploads_aborted_total", Help: "Resumable uploads aborted by their owner.",
+		}),
+		ResumableExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_resumable_uploads_expired_total", Help: "Resumable uploads swept after idling past the TTL.",
+		}),
+		ResumableChunkBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_resumable_upload_chunk_bytes_total", Help: "Bytes of resumable upload chunks stored.",
+		}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.HTTPRequests, m.HTTPDuration, m.HTTPReceived, m.HTTPSent, m.UploadsInFlight,
+		m.ResumableStarted, m.ResumableCompleted, m.ResumableAborted, m.ResumableExpired, m.ResumableChunkBytes,
 	)
 	return m
 }
+
+// The upload observer: the app reports what happens to resumable uploads.
+
+func (m *Metrics) UploadStarted()            { m.ResumableStarted.Inc() }
+func (m *Metrics) UploadCompleted()          { m.ResumableCompleted.Inc() }
+func (m *Metrics) UploadAborted()            { m.ResumableAborted.Inc() }
+func (m *Metrics) UploadsExpired(n int)      { m.ResumableExpired.Add(float64(n)) }
+func (m *Metrics) ChunkReceived(bytes int64) { m.ResumableChunkBytes.Add(float64(bytes)) }

@@ -74,3 +74,74 @@ type Page[T any] struct {
 	Items      []T
 	NextCursor string
 }
+
+// Statuses of a resumable upload.
+const (
+	UploadInProgress = "in_progress"
+	UploadCompleted  = "completed"
+	UploadFailed     = "failed"
+)
+
+// Upload is a resumable upload session: a file sent as chunks, in any order
+// and over any number of requests, then completed into a File.
+type Upload struct {
+	ID             string
+	UserID         string
+	FileName       string
+	TotalSize      int64
+	ChunkSize      int64
+	TotalChunks    int
+	UploadedChunks int
+	// Received lists the indexes of the chunks stored so far, sorted.
+	Received []int
+	Status   string
+	FileID   string
+	// MimeType and SHA256 are what the client declared, if anything.
+	MimeType string
+	SHA256   string
+	// StorageKey is the blob the chunks assemble into; StorageRef is the
+	// storage's own handle on the assembly (an S3 multipart upload ID).
+	StorageKey string
+	StorageRef string
+	// HashState is the marshalled SHA-256 state after the first
+	// HashedChunks chunks.
+	HashState    []byte
+	HashedChunks int
+	ExpiresAt    time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// ChunkLen returns the length chunk index must have: ChunkSize, except the
+// last chunk, which holds the remainder.
+func (u Upload) ChunkLen(index int) int64 {
+	if index == u.TotalChunks-1 {
+		return u.TotalSize - int64(index)*u.ChunkSize
+	}
+	return u.ChunkSize
+}
+
+// Missing lists the indexes not yet received.
+func (u Upload) Missing() []int {
+	missing := []int{}
+	next := 0
+	for _, r := range u.Received {
+		for ; next < r; next++ {
+			missing = append(missing, next)
+		}
+		next = r + 1
+	}
+	for ; next < u.TotalChunks; next++ {
+		missing = append(missing, next)
+	}
+	return missing
+}
+
+// Chunk is one stored chunk of an upload.
+type Chunk struct {
+	Index  int
+	Size   int64
+	SHA256 string
+	// ETag is the storage's tag for the chunk (an S3 part's ETag).
+	ETag string
+}

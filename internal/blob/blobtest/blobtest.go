@@ -20,6 +20,11 @@ type Store interface {
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, error)
 	Delete(ctx context.Context, key string) error
 	Ping(ctx context.Context) error
+
+	BeginChunked(ctx context.Context, key string, size int64) (string, error)
+	PutChunk(ctx context.Context, key, ref string, index int, offset, size int64, r io.Reader) (string, error)
+	CompleteChunked(ctx context.Context, key, ref string, chunks []satchel.Chunk) error
+	AbortChunked(ctx context.Context, key, ref string) error
 }
 
 func random(t *testing.T, n int) []byte {
@@ -147,6 +152,69 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		pr.Close()
 		if _, err := s.Open(ctx, k); !errors.Is(err, satchel.ErrNotFound) {
 			t.Fatalf("open after cancelled put: got %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("chunks in any order assemble into one blob", func(t *testing.T) {
+		s := newStore(t)
+		const chunk = 5 << 20
+		content := random(t, 3*chunk+1000)
+		k := key(t)
+		ref, err := s.BeginChunked(ctx, k, int64(len(content)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chunks []satchel.Chunk
+		for _, i := range []int{3, 1, 0, 2} {
+			part := content[i*chunk : min((i+1)*chunk, len(content))]
+			etag, err := s.PutChunk(ctx, k, ref, i, int64(i*chunk), int64(len(part)), bytes.NewReader(part))
+			if err != nil {
+				t.Fatalf("put chunk %d: %v", i, err)
+			}
+			chunks = append(chunks, satchel.Chunk{Index: i, Size: int64(len(part)), ETag: etag})
+		}
+		// A chunk sent twice is harmless.
+		if _, err := s.PutChunk(ctx, k, ref, 1, chunk, chunk, bytes.NewReader(content[chunk:2*chunk])); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, k); !errors.Is(err, satchel.ErrNotFound) {
+			t.Fatalf("the blob exists before completion: %v", err)
+		}
+		sorted := []satchel.Chunk{chunks[2], chunks[1], chunks[3], chunks[0]}
+		for range 2 { // completing twice is not an error
+			if err := s.CompleteChunked(ctx, k, ref, sorted); err != nil {
+				t.Fatalf("complete: %v", err)
+			}
+		}
+		r, err := s.Open(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if !bytes.Equal(got, content) {
+			t.Fatalf("assembled %d bytes differ from the %d sent", len(got), len(content))
+		}
+	})
+	t.Run("an aborted assembly leaves nothing and takes no more chunks", func(t *testing.T) {
+		s := newStore(t)
+		k := key(t)
+		ref, err := s.BeginChunked(ctx, k, 10<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PutChunk(ctx, k, ref, 0, 0, 5<<20, bytes.NewReader(random(t, 5<<20))); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := s.AbortChunked(ctx, k, ref); err != nil {
+				t.Fatalf("abort: %v", err)
+			}
+		}
+		if _, err := s.PutChunk(ctx, k, ref, 1, 5<<20, 5<<20, bytes.NewReader(random(t, 5<<20))); err == nil {
+			t.Errorf("a chunk was accepted after the abort")
+		}
+		if _, err := s.Open(ctx, k); !errors.Is(err, satchel.ErrNotFound) {
+			t.Errorf("open after abort: got %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("ping", func(t *testing.T) {

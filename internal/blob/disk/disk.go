@@ -20,8 +20,9 @@ import (
 
 // Store is a blob store in a directory.
 type Store struct {
-	dir string
-	tmp string
+	dir      string
+	tmp      string
+	partials string // blobs being assembled from chunks
 }
 
 // New returns a Store in dir, creating it if needed.
@@ -30,9 +31,11 @@ func New(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob directory %s: %w", dir, err)
 	}
-	s := &Store{dir: abs, tmp: filepath.Join(abs, ".tmp")}
-	if err := os.MkdirAll(s.tmp, 0o750); err != nil {
-		return nil, fmt.Errorf("create blob directory: %w", err)
+	s := &Store{dir: abs, tmp: filepath.Join(abs, ".tmp"), partials: filepath.Join(abs, ".uploads")}
+	for _, d := range []string{s.tmp, s.partials} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("create blob directory: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -64,9 +67,6 @@ func (s *Store) path(key string) (string, error) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// writerOnly hides ReadFrom so io.CopyBuffer uses our large buffer.
-type writerOnly struct{ io.Writer }
-
 // Put writes everything r yields to a new blob and returns once the blob is
 // durable. If r fails, ctx ends or the disk fills, nothing is left behind.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
@@ -86,7 +86,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		}
 	}()
 	buf := bufPool.Get().(*[]byte)
-	n, err := io.CopyBuffer(writerOnly{f}, ctxReader{ctx, r}, *buf)
+	n, err := io.CopyBuffer(&writebackWriter{w: f, fd: int(f.Fd())}, ctxReader{ctx, r}, *buf)
 	bufPool.Put(buf)
 	if err != nil {
 		return n, mapErr("write blob", err)
@@ -177,6 +177,121 @@ func (s *Store) RemoveStaleTemp(ctx context.Context, now time.Time, age time.Dur
 		}
 	}
 	return removed, nil
+}
+
+func (s *Store) partial(key string) (string, error) {
+	if !validKey(key) {
+		return "", fmt.Errorf("invalid blob key %q", key)
+	}
+	return filepath.Join(s.partials, key), nil
+}
+
+// BeginChunked creates the file a chunked upload's chunks are written into,
+// at its full size (sparse until the chunks arrive). The disk needs no
+// reference, so it returns "".
+func (s *Store) BeginChunked(ctx context.Context, key string, size int64) (string, error) {
+	p, err := s.partial(key)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return "", mapErr("create partial blob", err)
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(s.partials)
+	}
+	if err != nil {
+		os.Remove(p)
+		return "", mapErr("create partial blob", err)
+	}
+	return "", nil
+}
+
+// PutChunk writes the size bytes of r at offset into the partial blob and
+// returns once they are on disk. It never creates the file, so a chunk that arrives after
+// an abort finds nothing to write into.
+func (s *Store) PutChunk(ctx context.Context, key, ref string, index int, offset, size int64, r io.Reader) (string, error) {
+	p, err := s.partial(key)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		return "", mapErr("open partial blob", err)
+	}
+	defer f.Close()
+	buf := bufPool.Get().(*[]byte)
+	n, err := io.CopyBuffer(&writebackWriter{w: io.NewOffsetWriter(f, offset), fd: int(f.Fd()), base: offset}, ctxReader{ctx, r}, *buf)
+	bufPool.Put(buf)
+	if err == nil && n != size {
+		err = fmt.Errorf("got %d bytes, want %d", n, size)
+	}
+	if err != nil {
+		return "", mapErr(fmt.Sprintf("write chunk %d", index), err)
+	}
+	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		return "", mapErr(fmt.Sprintf("sync chunk %d", index), err)
+	}
+	return "", nil
+}
+
+// ReadChunk reads back part of a partial blob before it is complete.
+func (s *Store) ReadChunk(ctx context.Context, key, ref string, offset, size int64) (io.ReadCloser, error) {
+	p, err := s.partial(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, mapErr("open partial blob", err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(f, offset, size), f}, nil
+}
+
+// CompleteChunked makes the assembled blob whole under its key: a rename,
+// since the chunks were written in place. Completing twice is not an error.
+func (s *Store) CompleteChunked(ctx context.Context, key, ref string, chunks []satchel.Chunk) error {
+	p, err := s.partial(key)
+	if err != nil {
+		return err
+	}
+	final, _ := s.path(key)
+	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
+		return mapErr("create blob shard", err)
+	}
+	if err := os.Rename(p, final); err != nil {
+		if _, serr := os.Stat(final); errors.Is(err, os.ErrNotExist) && serr == nil {
+			return nil // completed before
+		}
+		return mapErr("complete chunked blob", err)
+	}
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return err
+	}
+	return syncDir(s.partials)
+}
+
+// AbortChunked removes a partial blob; a missing one is not an error.
+func (s *Store) AbortChunked(ctx context.Context, key, ref string) error {
+	p, err := s.partial(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return mapErr("remove partial blob", err)
+	}
+	return nil
 }
 
 // ctxReader stops a copy when the context ends.

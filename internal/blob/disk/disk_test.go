@@ -27,10 +27,13 @@ func TestConformance(t *testing.T) {
 	blobtest.Run(t, func(t *testing.T) blobtest.Store {
 		s := newStore(t)
 		t.Cleanup(func() {
-			// Whatever a test did, no temporary file may be left behind.
-			entries, err := os.ReadDir(filepath.Join(s.Dir(), ".tmp"))
-			if err != nil || len(entries) != 0 {
-				t.Errorf("temporary files left: %v %v", entries, err)
+			// Whatever a test did, no temporary or partial file may be
+			// left behind.
+			for _, d := range []string{".tmp", ".uploads"} {
+				entries, err := os.ReadDir(filepath.Join(s.Dir(), d))
+				if err != nil || len(entries) != 0 {
+					t.Errorf("files left in %s: %v %v", d, entries, err)
+				}
 			}
 		})
 		return s
