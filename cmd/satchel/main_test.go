@@ -249,6 +249,7 @@ func TestShutdownDrainsRequests(t *testing.T) {
 		result <- resp.StatusCode
 	}()
 	pw.Write(bytes.Repeat([]byte("a"), 64<<10))
+	waitInFlight(t, p)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestUserCreateWithClosedRegistration(t *testing.T) {
 			}
 			migrate := exec.Command(binary, "migrate")
 			migrate.Env = env
-			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 4") {
+			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 5") {
 				t.Errorf("migrate: %v\n%s", err, out)
 			}
 
@@ -364,4 +365,67 @@ func TestUserCreateWithClosedRegistration(t *testing.T) {
 func startIn(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
 	return start(t, append(env, "SATCHEL_DATA_DIR="+dataDir)...)
+}
+
+// waitInFlight waits until the server is receiving an upload.
+func waitInFlight(t *testing.T, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, b := call(t, "GET", p.URL+"/metrics", "", nil); strings.Contains(string(b), "satchel_uploads_in_flight 1") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the upload never started")
+}
+
+// TestShutdownDeadlineCutsUploadCleanly stops the server while an upload
+// stalls past the shutdown timeout: the upload is cut off, and it leaves no
+// row, no bytes and no reservation behind.
+func TestShutdownDeadlineCutsUploadCleanly(t *testing.T) {
+	for _, kind := range dbtest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			dataDir := t.TempDir()
+			env := []string{"SATCHEL_USER_QUOTA=1GiB", "SATCHEL_SHUTDOWN_TIMEOUT=1s"}
+			if kind == "postgres" {
+				env = append(env, "SATCHEL_DATABASE_URL="+dbtest.NewPostgresURL(t, false))
+			}
+			p := startIn(t, dataDir, env...)
+			key := keyFor(t, p.URL, "alice")
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			go func() {
+				req, _ := http.NewRequest("POST", p.URL+"/api/v1/files?filename=stuck.bin", pr)
+				req.ContentLength = 100 << 20
+				req.Header.Set("Authorization", "Bearer "+key)
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			pw.Write(bytes.Repeat([]byte("a"), 1<<20))
+			waitInFlight(t, p)
+			if err := p.stop(t); err != nil {
+				t.Fatalf("exit: %v", err)
+			}
+			if logs := p.Logs(); strings.Contains(logs, "level=ERROR") {
+				t.Errorf("errors while stopping:\n%s", logs)
+			}
+			q := startIn(t, dataDir, env...)
+			st, b := call(t, "GET", q.URL+"/api/v1/me", key, nil)
+			if st != 200 || !strings.Contains(string(b), `"storage_used_bytes":0`) {
+				t.Errorf("after the cut-off upload: %d %s", st, b)
+			}
+			var blobs []string
+			filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(path string, d os.DirEntry, err error) error {
+				if err == nil && d.Type().IsRegular() {
+					blobs = append(blobs, path)
+				}
+				return nil
+			})
+			if len(blobs) != 0 {
+				t.Errorf("blobs left: %v", blobs)
+			}
+		})
+	}
 }

@@ -85,7 +85,7 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (token str
 	if errors.Is(err, satchel.ErrNotFound) {
 		// Spend the time a real check takes, so timing does not tell
 		// which logins exist.
-		_, _ = a.hasher.Verify(ctx, a.dummy(ctx), password)
+		_, _ = a.hasher.Verify(ctx, a.dummy(), password)
 		return "", sess, u, errBadCredentials
 	}
 	if err != nil {
@@ -107,9 +107,12 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (token str
 	return token, sess, u, nil
 }
 
-func (a *Accounts) dummy(ctx context.Context) string {
+// dummy returns a hash to verify against when a login names nobody. It is
+// made with a context of its own: a cancelled request must not leave it
+// empty, which would make unknown logins fast and so tell them apart.
+func (a *Accounts) dummy() string {
 	a.dummyOnce.Do(func() {
-		a.dummyHash, _ = a.hasher.Hash(ctx, "not a real password")
+		a.dummyHash, _ = a.hasher.Hash(context.Background(), "not a real password")
 	})
 	return a.dummyHash
 }

@@ -32,9 +32,11 @@ type AccountStore interface {
 // FileStore is what files need from the database.
 type FileStore interface {
 	BeginFile(ctx context.Context, f satchel.File, quota int64) error
-	GrowFile(ctx context.Context, userID, fileID string, n, quota int64) error
+	GrowFile(ctx context.Context, userID, fileID string, need, want, quota int64, now time.Time) (int64, error)
+	TouchFile(ctx context.Context, fileID string, now time.Time) error
 	CompleteFile(ctx context.Context, f satchel.File, now time.Time) (satchel.File, error)
-	AbortFile(ctx context.Context, userID, fileID string) error
+	AbortFile(ctx context.Context, userID, fileID string) (bool, error)
+	DeleteStalePendingFiles(ctx context.Context, before time.Time, limit int) ([]satchel.File, error)
 	GetFile(ctx context.Context, userID, id string) (satchel.File, error)
 	ListFiles(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error)
 	RenameFile(ctx context.Context, userID, id, filename string, now time.Time) (satchel.File, error)

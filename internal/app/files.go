@@ -83,26 +83,33 @@ func (s *Files) Upload(ctx context.Context, userID string, up Upload) (satchel.F
 		return satchel.File{}, s.tooLarge()
 	}
 	reserve := max(up.Size, 0)
+	now := s.now()
 	f := satchel.File{
 		ID: satchel.NewID(), UserID: userID, Filename: up.Filename, StorageKey: NewStorageKey(),
-		MimeType: "application/octet-stream", Size: reserve, CreatedAt: s.now(),
+		MimeType: "application/octet-stream", Size: reserve, CreatedAt: now,
 	}
 	if err := s.store.BeginFile(ctx, f, s.limits.UserQuota); err != nil {
 		return satchel.File{}, err
 	}
-	body := &countingReader{r: up.Body, h: sha256.New(), max: s.limits.MaxFileSize, reserved: reserve}
+	body := &countingReader{r: up.Body, h: sha256.New(), max: s.limits.MaxFileSize, reserved: reserve, lastTouch: now}
+	body.touch = func() {
+		now := s.now()
+		if now.Sub(body.lastTouch) < touchInterval {
+			return
+		}
+		body.lastTouch = now
+		if err := s.store.TouchFile(ctx, f.ID, now); err != nil {
+			s.log.WarnContext(ctx, "mark upload alive", "file_id", f.ID, "err", err)
+		}
+	}
 	if s.limits.UserQuota > 0 && up.Size < 0 {
 		body.grow = func(need int64) error {
-			if err := s.store.GrowFile(ctx, userID, f.ID, max(need, growStep), s.limits.UserQuota); err == nil {
-				body.reserved += max(need, growStep)
-				return nil
-			}
-			// Near the quota a whole step may not fit; the exact need may.
-			if err := s.store.GrowFile(ctx, userID, f.ID, need, s.limits.UserQuota); err != nil {
-				return err
-			}
-			body.reserved += need
-			return nil
+			// Take a step, or what is left of the quota: near the quota,
+			// one of several racing uploads gets the room and the others
+			// fail at once, rather than all sharing it and all failing.
+			granted, err := s.store.GrowFile(ctx, userID, f.ID, need, max(need, growStep), s.limits.UserQuota, s.now())
+			body.reserved += granted
+			return err
 		}
 	}
 	if _, err := s.blobs.Put(ctx, f.StorageKey, body); err != nil {
@@ -116,7 +123,11 @@ func (s *Files) Upload(ctx context.Context, userID string, up Upload) (satchel.F
 	f.Size = body.n
 	f.SHA256 = hex.EncodeToString(body.h.Sum(nil))
 	f.MimeType = DetectType(up.ContentType, up.Filename, body.head)
-	done, err := s.store.CompleteFile(ctx, f, s.now())
+	// The blob is durable: record it even if the client hangs up now, so a
+	// commit that lands is never mistaken for a failure.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	done, err := s.store.CompleteFile(cctx, f, s.now())
 	if err != nil {
 		s.abort(ctx, f)
 		return satchel.File{}, err
@@ -124,32 +135,63 @@ func (s *Files) Upload(ctx context.Context, userID string, up Upload) (satchel.F
 	return done, nil
 }
 
-func (s *Files) tooLarge() error {
-	return satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", s.limits.MaxFileSize)
-}
+// touchInterval is how often an upload in flight marks its pending row
+// alive; staleAfter is how long without a sign of life makes it stale.
+const (
+	touchInterval = time.Minute
+	staleAfter    = time.Hour
+)
 
-// putError turns a failed Put into the error the client sees.
+func (s *Files) tooLarge() error { return tooLarge(s.limits.MaxFileSize) }
+
+// putError turns a failed Put into the error the client sees: a refusal as
+// it is, a body that broke off as a 400, anything else as the server's fault.
 func (s *Files) putError(body *countingReader, err error) error {
-	var de *satchel.Error
 	switch {
-	case body.err != nil && errors.As(body.err, &de):
-		return body.err // refused: too large or over quota
-	case body.err != nil:
-		return &satchel.Error{Kind: satchel.ErrInvalid, Detail: "the upload was cut off before its end: " + body.err.Error()}
+	case body.stopErr != nil:
+		return body.stopErr
+	case body.bodyErr != nil:
+		return satchel.Errorf(satchel.ErrInvalid, "the upload was cut off before its end")
 	}
 	return fmt.Errorf("store blob: %w", err)
 }
 
-// abort removes what a failed upload left: its blob, if it was written, and
-// its pending row with the reservation.
+// abort removes what a failed upload left: its pending row with the
+// reservation and then, if the row was still pending, its blob. A row that
+// turns out completed keeps its blob.
 func (s *Files) abort(ctx context.Context, f satchel.File) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
+	removed, err := s.store.AbortFile(ctx, f.UserID, f.ID)
+	if err != nil {
+		// The row stays pending; the stale upload sweep takes it later.
+		s.log.ErrorContext(ctx, "remove row of failed upload", "file_id", f.ID, "err", err)
+		return
+	}
+	if !removed {
+		return
+	}
 	if err := s.blobs.Delete(ctx, f.StorageKey); err != nil {
 		s.log.ErrorContext(ctx, "remove blob of failed upload", "file_id", f.ID, "err", err)
 	}
-	if err := s.store.AbortFile(ctx, f.UserID, f.ID); err != nil {
-		s.log.ErrorContext(ctx, "remove row of failed upload", "file_id", f.ID, "err", err)
+}
+
+// SweepStale removes uploads whose request died without cleaning up (the
+// process crashed or was cut off at shutdown): their pending rows, their
+// reservations and their blobs. It returns how many it removed.
+func (s *Files) SweepStale(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		gone, err := s.store.DeleteStalePendingFiles(ctx, s.now().Add(-staleAfter), 100)
+		for _, f := range gone {
+			if derr := s.blobs.Delete(ctx, f.StorageKey); derr != nil {
+				s.log.ErrorContext(ctx, "remove blob of stale upload", "file_id", f.ID, "err", derr)
+			}
+		}
+		total += len(gone)
+		if err != nil || len(gone) < 100 {
+			return total, err
+		}
 	}
 }
 
@@ -157,14 +199,17 @@ func (s *Files) abort(ctx context.Context, f satchel.File) {
 // the first bytes for type detection, and stops it as soon as it passes the
 // size limit or the quota.
 type countingReader struct {
-	r        io.Reader
-	h        hash.Hash
-	n        int64
-	max      int64
-	reserved int64
-	grow     func(need int64) error
-	head     []byte
-	err      error // why the upload was stopped, or the body's own read error
+	r         io.Reader
+	h         hash.Hash
+	n         int64
+	max       int64
+	reserved  int64
+	grow      func(need int64) error
+	touch     func()
+	lastTouch time.Time
+	head      []byte
+	stopErr   error // why the server stopped the upload
+	bodyErr   error // the body's own read error: the client went away
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -172,12 +217,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		total := c.n + int64(n)
 		if total > c.max {
-			c.err = satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", c.max)
-			return 0, c.err
+			c.stopErr = tooLarge(c.max)
+			return 0, c.stopErr
 		}
 		if c.grow != nil && total > c.reserved {
 			if gerr := c.grow(total - c.reserved); gerr != nil {
-				c.err = gerr
+				c.stopErr = gerr
 				return 0, gerr
 			}
 		}
@@ -186,11 +231,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 			c.head = append(c.head, p[:min(n, 512-len(c.head))]...)
 		}
 		c.n = total
+		if c.touch != nil {
+			c.touch()
+		}
 	}
 	if err != nil && err != io.EOF {
-		c.err = err
+		c.bodyErr = err
 	}
 	return n, err
+}
+
+func tooLarge(limit int64) error {
+	return satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", limit)
 }
 
 // DetectType picks a file's media type: the client's declared type when it

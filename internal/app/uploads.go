@@ -147,7 +147,7 @@ func (s *Uploads) Create(ctx context.Context, userID string, in NewUpload) (satc
 		return satchel.Upload{}, satchel.Invalid(fields...)
 	}
 	if in.TotalSize > s.limits.MaxFileSize {
-		return satchel.Upload{}, satchel.Errorf(satchel.ErrTooLarge, "the file is larger than this server accepts (%d bytes)", s.limits.MaxFileSize)
+		return satchel.Upload{}, tooLarge(s.limits.MaxFileSize)
 	}
 	cs, n, err := ChooseChunkSize(in.TotalSize, in.ChunkSize)
 	if err != nil {

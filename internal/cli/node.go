@@ -27,10 +27,12 @@ type Options struct {
 // Node is one Satchel node, wired: what `satchel serve` runs and what the
 // HTTP tests drive.
 type Node struct {
+	API     *httpapi.Server
 	Handler http.Handler
 	Store   *sqlstore.Store
 	Blobs   *disk.Store
 	Uploads *app.Uploads
+	Files   *app.Files
 	Log     *slog.Logger
 	// Jobs is the node's background work; serve runs it.
 	Jobs *jobs.Runner
@@ -64,7 +66,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	uploads := app.NewUploads(store, blobs, now, log, limits, cfg.UploadTTL, m)
 	api := httpapi.New(httpapi.Deps{
 		Accounts: accounts, Files: files, Uploads: uploads, Database: store, Storage: blobs, Metrics: m,
-		Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota,
+		Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota, BodyTimeout: cfg.BodyTimeout,
 	})
 	runner := jobs.NewRunner(log,
 		jobs.Task{Name: "sweep expired uploads", Every: min(time.Minute, cfg.UploadTTL/4), Do: func(ctx context.Context) error {
@@ -74,8 +76,18 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 			}
 			return err
 		}},
+		jobs.Task{Name: "sweep stale direct uploads", Every: 10 * time.Minute, Do: func(ctx context.Context) error {
+			n, err := files.SweepStale(ctx)
+			if n > 0 {
+				log.InfoContext(ctx, "swept uploads cut off by a crash", "count", n)
+			}
+			if _, terr := blobs.RemoveStaleTemp(ctx, now(), time.Hour); terr != nil && err == nil {
+				err = terr
+			}
+			return err
+		}},
 	)
-	return &Node{Handler: api, Store: store, Blobs: blobs, Uploads: uploads, Log: log, Jobs: runner}, nil
+	return &Node{API: api, Handler: api, Store: store, Blobs: blobs, Uploads: uploads, Files: files, Log: log, Jobs: runner}, nil
 }
 
 // Close releases the node's database connections.

@@ -65,6 +65,13 @@ func serve(ctx context.Context, cfg config.Config, env Env) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("requests still in flight at the shutdown deadline were cut off", "err", err)
 		srv.Close()
+		// Cut-off handlers clean up after themselves (an upload removes
+		// its row and bytes); the database must outlive them.
+		waitCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := node.API.Wait(waitCtx); err != nil {
+			log.Warn("handlers still running after the connections closed", "err", err)
+		}
+		cancel()
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

@@ -32,6 +32,7 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	UploadTTL       time.Duration
+	BodyTimeout     time.Duration
 }
 
 // Setting describes one configuration value: its environment variable, its
@@ -109,6 +110,15 @@ func Settings() []Setting {
 					return fmt.Errorf("%q is not a duration of a minute or more, such as 24h", v)
 				}
 				c.UploadTTL = d
+				return nil
+			}},
+		{"SATCHEL_BODY_TIMEOUT", "body-timeout", "1m", "how long a request body may send nothing before the request is cut off",
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < time.Second {
+					return fmt.Errorf("%q is not a duration of a second or more, such as 1m", v)
+				}
+				c.BodyTimeout = d
 				return nil
 			}},
 		{"SATCHEL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",

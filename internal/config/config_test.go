@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 	want := config.Config{
 		Addr: "127.0.0.1:8080", DataDir: "./satchel-data", DatabaseURL: "sqlite:satchel-data/satchel.db",
 		StorageURL: "file://satchel-data/blobs", PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
-		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour,
+		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour, BodyTimeout: time.Minute,
 	}
 	if c != want {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", c, want)

@@ -63,15 +63,30 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts the bytes read from a request body.
+// countingBody counts the bytes read from a request body and keeps a read
+// deadline a stall timeout ahead while the body is being read: a client that
+// trickles bytes (or none) cannot hold a connection, an upload and its
+// reservation for ever.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n     int64
+	rc    *http.ResponseController
+	stall time.Duration
+	armed time.Time // when the deadline was last moved
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(b.armed) > time.Second {
+		_ = b.rc.SetReadDeadline(now.Add(b.stall))
+		b.armed = now
+	}
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil {
+		// The body is done; the server's own reads after it (to notice a
+		// client hanging up) must not inherit the deadline.
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
 	return n, err
 }
 
@@ -95,7 +110,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), loggerKey{}, log)
 		r = r.WithContext(ctx)
 		w := &statusWriter{ResponseWriter: rw}
-		body := &countingBody{ReadCloser: r.Body}
+		body := &countingBody{ReadCloser: r.Body, rc: http.NewResponseController(rw), stall: s.bodyTimeout}
 		r.Body = body
 		h := w.Header()
 		h.Set("X-Request-Id", id)

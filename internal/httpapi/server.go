@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,24 +33,28 @@ type Deps struct {
 	PublicURL string
 	// UserQuota is reported by GET /me; 0 means unlimited.
 	UserQuota int64
+	// BodyTimeout is how long a request body may send nothing.
+	BodyTimeout time.Duration
 }
 
 // Server serves the API.
 type Server struct {
-	accounts  *app.Accounts
-	files     *app.Files
-	uploads   *app.Uploads
-	database  Pinger
-	storage   Pinger
-	metrics   *metrics.Metrics
-	log       *slog.Logger
-	publicURL string
-	secure    bool // cookies get Secure: the public URL is https
-	quota     int64
-	mux       *http.ServeMux
-	handler   http.Handler
+	accounts    *app.Accounts
+	files       *app.Files
+	uploads     *app.Uploads
+	database    Pinger
+	storage     Pinger
+	metrics     *metrics.Metrics
+	log         *slog.Logger
+	publicURL   string
+	secure      bool // cookies get Secure: the public URL is https
+	quota       int64
+	bodyTimeout time.Duration
+	mux         *http.ServeMux
+	handler     http.Handler
 
 	metricsHandler http.Handler
+	inflight       sync.WaitGroup
 }
 
 // New returns a Server.
@@ -57,14 +62,18 @@ func New(d Deps) *Server {
 	s := &Server{
 		accounts: d.Accounts, files: d.Files, uploads: d.Uploads, database: d.Database, storage: d.Storage,
 		metrics: d.Metrics, log: d.Log, publicURL: d.PublicURL, quota: d.UserQuota,
-		secure: strings.HasPrefix(d.PublicURL, "https://"),
-		mux:    http.NewServeMux(),
+		secure: strings.HasPrefix(d.PublicURL, "https://"), bodyTimeout: d.BodyTimeout,
+		mux: http.NewServeMux(),
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = time.Minute
 	}
 	s.metricsHandler = promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt))
 	}
 	s.mux.Handle("/api/", s.adapt(route{Handle: s.noRoute}))
+	s.mux.Handle("/api", s.adapt(route{Handle: s.noRoute}))
 	s.mux.Handle("GET /{$}", http.HandlerFunc(s.home))
 
 	csrf := http.NewCrossOriginProtection()
@@ -77,7 +86,28 @@ func New(d Deps) *Server {
 }
 
 // ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	s.handler.ServeHTTP(w, r)
+}
+
+// Wait waits until no request is being handled, or ctx ends. After an
+// http.Server is closed, its handlers may still be running (and cleaning
+// up); the database must stay open until they return.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // route is one row of the route table.
 type route struct {
@@ -152,7 +182,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range allMethods {
 		probe := *r
 		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/api/" {
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/api/" && pattern != "/api" {
 			allowed = append(allowed, m)
 		}
 	}

@@ -1,12 +1,13 @@
 package satchel
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Cursor marks a position in a newest-first list: the (created_at, id) of the
@@ -39,14 +40,37 @@ func ParseCursor(s string) (Cursor, bool) {
 	return Cursor{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, true
 }
 
-// NewID returns a new object ID: a UUID whose leading bits are the time, so
-// that new rows land at the end of their indexes.
+// NewID returns a new object ID: a version 7 UUID (RFC 9562), whose leading
+// bits are the time, so that new rows land at the end of their indexes.
 func NewID() string {
-	return uuid.Must(uuid.NewV7()).String()
+	var b [16]byte
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16|uint64(binary.BigEndian.Uint16(b[6:8])))
+	b[6] = b[6]&0x0f | 0x70 // version 7
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // ValidID reports whether s is a UUID in its canonical lowercase form.
 func ValidID(s string) bool {
-	u, err := uuid.Parse(s)
-	return err == nil && len(s) == 36 && u.String() == s
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -69,6 +69,8 @@ func CheckFilename(s string) string {
 		return "must be at most 255 characters"
 	case hasControl(s):
 		return "must not contain control characters"
+	case strings.ContainsAny(s, bidiControls):
+		return "must not contain bidirectional control characters"
 	case strings.TrimSpace(s) == "":
 		return "must not be blank"
 	}
@@ -87,6 +89,10 @@ func CheckKeyName(s string) string {
 	}
 	return ""
 }
+
+// bidiControls reorder how text displays: in a filename they can disguise
+// "invoice\u202Egpj.exe" as "invoiceexe.jpg".
+const bidiControls = "\u061C\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069"
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0

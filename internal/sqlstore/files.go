@@ -52,16 +52,81 @@ func (s *Store) BeginFile(ctx context.Context, f satchel.File, quota int64) erro
 	})
 }
 
-// GrowFile reserves n more bytes for a pending file.
-func (s *Store) GrowFile(ctx context.Context, userID, fileID string, n, quota int64) error {
-	return s.tx(ctx, "grow file reservation", func(tx *sql.Tx) error {
-		if err := s.reserve(ctx, tx, userID, n, quota); err != nil {
+// GrowFile reserves more space for a pending file: want bytes, or as much of
+// the quota as is left if less, but at least need; less than need is
+// ErrQuotaExceeded. It returns the bytes reserved and marks the upload alive.
+func (s *Store) GrowFile(ctx context.Context, userID, fileID string, need, want, quota int64, now time.Time) (int64, error) {
+	var granted int64
+	err := s.tx(ctx, "grow file reservation", func(tx *sql.Tx) error {
+		var used int64
+		if err := tx.QueryRowContext(ctx, `SELECT storage_used_bytes FROM users WHERE id = $1`+s.d.forUpdate, userID).Scan(&used); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE files SET size_bytes = size_bytes + $1
-			WHERE id = $2 AND user_id = $3 AND upload_status = 'pending'`, n, fileID, userID)
+		granted = want
+		if quota > 0 {
+			granted = min(want, quota-used)
+		}
+		if granted < need {
+			return satchel.Errorf(satchel.ErrQuotaExceeded, "the upload does not fit in your storage quota")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes + $1 WHERE id = $2`, granted, userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE files SET size_bytes = size_bytes + $1, updated_at = $2
+			WHERE id = $3 AND user_id = $4 AND upload_status = 'pending'`, granted, s.d.ts(now), fileID, userID)
 		return oneRow(res, err, "upload")
 	})
+	return granted, err
+}
+
+// TouchFile marks a pending file's upload as still alive.
+func (s *Store) TouchFile(ctx context.Context, fileID string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE files SET updated_at = $1 WHERE id = $2 AND upload_status = 'pending'`, s.d.ts(now), fileID)
+	return s.wrap("touch pending file", err)
+}
+
+// DeleteStalePendingFiles deletes up to limit pending files whose upload has
+// shown no sign of life since before `before` (their request died with a
+// crash), releases their reservations, and returns them so their blobs can
+// be removed.
+func (s *Store) DeleteStalePendingFiles(ctx context.Context, before time.Time, limit int) ([]satchel.File, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id FROM files WHERE upload_status = 'pending' AND updated_at < $1 LIMIT $2`,
+		s.d.ts(before), limit)
+	if err != nil {
+		return nil, s.wrap("find stale uploads", err)
+	}
+	type ref struct{ id, user string }
+	var refs []ref
+	for rows.Next() {
+		var r ref
+		if err := rows.Scan(&r.id, &r.user); err != nil {
+			rows.Close()
+			return nil, s.wrap("find stale uploads", err)
+		}
+		refs = append(refs, r)
+	}
+	rows.Close()
+	var gone []satchel.File
+	for _, r := range refs {
+		var f satchel.File
+		err := s.tx(ctx, "delete stale upload", func(tx *sql.Tx) error {
+			err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND upload_status = 'pending' AND updated_at < $2
+				RETURNING `+fileCols, r.id, s.d.ts(before)).Scan(fileDest(&f)...)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, f.Size, f.UserID)
+			return err
+		})
+		if errors.Is(err, satchel.ErrNotFound) {
+			continue // it showed life meanwhile
+		}
+		if err != nil {
+			return gone, err
+		}
+		gone = append(gone, f)
+	}
+	return gone, nil
 }
 
 // CompleteFile turns a pending file into a completed one with its final size,
@@ -90,21 +155,26 @@ func (s *Store) CompleteFile(ctx context.Context, f satchel.File, now time.Time)
 	return out, err
 }
 
-// AbortFile forgets a pending file and releases its reservation.
-func (s *Store) AbortFile(ctx context.Context, userID, fileID string) error {
-	return s.tx(ctx, "abort file", func(tx *sql.Tx) error {
+// AbortFile forgets a pending file and releases its reservation. It reports
+// whether there was a pending file to forget: false means it is gone, or it
+// was completed after all.
+func (s *Store) AbortFile(ctx context.Context, userID, fileID string) (bool, error) {
+	removed := false
+	err := s.tx(ctx, "abort file", func(tx *sql.Tx) error {
 		var reserved int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND user_id = $2 AND upload_status = 'pending'
 			RETURNING size_bytes`, fileID, userID).Scan(&reserved)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil // already gone
+			return nil
 		}
 		if err != nil {
 			return err
 		}
+		removed = true
 		_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, reserved, userID)
 		return err
 	})
+	return removed, err
 }
 
 // GetFile returns one of a user's completed files.

@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -40,7 +42,7 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 		opts = append(opts, goose.WithSessionLocker(locker))
 	case SQLite:
 		dialect = goose.DialectSQLite3
-		unlock, err := s.lockFile()
+		unlock, err := s.lockFile(ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -75,8 +77,8 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 }
 
 // lockFile takes an exclusive flock on <database>.migrate-lock, waiting for
-// another process that holds it.
-func (s *Store) lockFile() (unlock func(), err error) {
+// another process that holds it until ctx ends.
+func (s *Store) lockFile(ctx context.Context) (unlock func(), err error) {
 	if s.path == "" {
 		return func() {}, nil
 	}
@@ -84,9 +86,21 @@ func (s *Store) lockFile() (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open migration lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("take migration lock: %w", err)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for migration lock: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

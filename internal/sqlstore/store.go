@@ -105,12 +105,15 @@ type dialect struct {
 	// ts turns a time into the value the driver stores: a time.Time for
 	// PostgreSQL, fixed-width RFC 3339 text for SQLite (so it sorts).
 	ts func(time.Time) any
+	// forUpdate locks the rows a SELECT reads until the transaction ends.
+	// SQLite needs no clause: its transactions take the write lock at BEGIN.
+	forUpdate string
 }
 
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
 var dialects = map[string]dialect{
-	Postgres: {name: Postgres, ts: func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) }},
+	Postgres: {name: Postgres, ts: func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) }, forUpdate: " FOR UPDATE"},
 	SQLite:   {name: SQLite, ts: func(t time.Time) any { return t.UTC().Format(sqliteTimeLayout) }},
 }
 
