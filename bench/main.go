@@ -30,6 +30,7 @@ import (
 
 func main() {
 	sizeFlag := flag.String("size", "1GiB", "size of the file moved")
+	only := flag.String("only", "", "run one part: transfer or share (default: both)")
 	runs := flag.Int("runs", 3, "measurements of each kind; the median is reported")
 	keep := flag.Bool("keep", false, "keep the working directory")
 	flag.Parse()
@@ -39,7 +40,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, size, *runs, *keep); err != nil {
+	if err := run(ctx, size, *runs, *keep, *only); err != nil {
 		fail(err)
 	}
 }
@@ -49,7 +50,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func run(ctx context.Context, size int64, runs int, keep bool) error {
+func run(ctx context.Context, size int64, runs int, keep bool, only string) error {
 	work, err := os.MkdirTemp("", "satchel-bench-")
 	if err != nil {
 		return err
@@ -60,6 +61,9 @@ func run(ctx context.Context, size int64, runs int, keep bool) error {
 	fmt.Printf("working in %s; file size %s; %d runs each\n", work, human(size), runs)
 
 	src := filepath.Join(work, "source.bin")
+	if only == "share" {
+		size = 1 << 20
+	}
 	if err := writeRandomFile(src, size); err != nil {
 		return err
 	}
@@ -77,6 +81,19 @@ func run(ctx context.Context, size int64, runs int, keep bool) error {
 	if err != nil {
 		return err
 	}
+	if only != "share" {
+		if err := transferBench(ctx, sat, ng, key, src, size, runs); err != nil {
+			return err
+		}
+	}
+	if only != "transfer" {
+		return shareBench(ctx, sat, ng, key, work, runs)
+	}
+	return nil
+}
+
+// transferBench moves the big file through nginx and Satchel.
+func transferBench(ctx context.Context, sat *satchel, ng *nginx, key, src string, size int64, runs int) error {
 	fileID, err := sat.Upload(ctx, key, src, "source.bin")
 	if err != nil {
 		return err

@@ -338,7 +338,7 @@ func TestUserCreateWithClosedRegistration(t *testing.T) {
 			}
 			migrate := exec.Command(binary, "migrate")
 			migrate.Env = env
-			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 5") {
+			if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "schema version 6") {
 				t.Errorf("migrate: %v\n%s", err, out)
 			}
 

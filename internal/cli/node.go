@@ -15,6 +15,7 @@ import (
 	"github.com/satchelhq/satchel/internal/metrics"
 	"github.com/satchelhq/satchel/internal/secret"
 	"github.com/satchelhq/satchel/internal/sqlstore"
+	"github.com/satchelhq/satchel/internal/web"
 )
 
 // Options change how a node is built; tests use them to inject a clock and
@@ -41,10 +42,14 @@ type Node struct {
 // Build opens the database (migrating it) and the storage, and wires the
 // services and the HTTP handler.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Node, error) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
 	}
+	// Every time the services see is UTC in microseconds: what both
+	// databases store, so what a request answers equals what a later read
+	// returns.
+	now := func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	params := secret.DefaultParams
 	if opts.HashParams != nil {
 		params = *opts.HashParams
@@ -64,9 +69,20 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	m := metrics.New()
 	files := app.NewFiles(store, blobs, now, log, limits)
 	uploads := app.NewUploads(store, blobs, now, log, limits, cfg.UploadTTL, m)
+	shares, err := app.NewShares(ctx, store, blobs, hasher, now, log, m)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	pages, err := web.New()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Deps{
-		Accounts: accounts, Files: files, Uploads: uploads, Database: store, Storage: blobs, Metrics: m,
-		Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota, BodyTimeout: cfg.BodyTimeout,
+		Accounts: accounts, Files: files, Uploads: uploads, Shares: shares, Pages: pages, Database: store, Storage: blobs,
+		Metrics: m, Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota, BodyTimeout: cfg.BodyTimeout,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	runner := jobs.NewRunner(log,
 		jobs.Task{Name: "sweep expired uploads", Every: min(time.Minute, cfg.UploadTTL/4), Do: func(ctx context.Context) error {
@@ -76,6 +92,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 			}
 			return err
 		}},
+		jobs.Task{Name: "sweep rate-limit windows", Every: 10 * time.Minute, Do: shares.SweepRateLimits},
 		jobs.Task{Name: "sweep stale direct uploads", Every: 10 * time.Minute, Do: func(ctx context.Context) error {
 			n, err := files.SweepStale(ctx)
 			if n > 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	UploadTTL       time.Duration
 	BodyTimeout     time.Duration
+	// TrustedProxies may set X-Forwarded-For: the client address is the
+	// last one in it that is not a trusted proxy.
+	TrustedProxies []netip.Prefix
 }
 
 // Setting describes one configuration value: its environment variable, its
@@ -110,6 +114,26 @@ func Settings() []Setting {
 					return fmt.Errorf("%q is not a duration of a minute or more, such as 24h", v)
 				}
 				c.UploadTTL = d
+				return nil
+			}},
+		{"SATCHEL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed",
+			func(c *Config, v string) error {
+				c.TrustedProxies = nil
+				for _, part := range strings.Split(v, ",") {
+					part = strings.TrimSpace(part)
+					if part == "" {
+						continue
+					}
+					p, err := netip.ParsePrefix(part)
+					if err != nil {
+						a, aerr := netip.ParseAddr(part)
+						if aerr != nil {
+							return fmt.Errorf("%q is not an IP address or CIDR", part)
+						}
+						p = netip.PrefixFrom(a, a.BitLen())
+					}
+					c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+				}
 				return nil
 			}},
 		{"SATCHEL_BODY_TIMEOUT", "body-timeout", "1m", "how long a request body may send nothing before the request is cut off",

@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"flag"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +28,7 @@ func TestDefaults(t *testing.T) {
 		StorageURL: "file://satchel-data/blobs", PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
 		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour, BodyTimeout: time.Minute,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\ngot  %+v\nwant %+v", c, want)
 	}
 }
@@ -100,6 +102,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"log level", map[string]string{"SATCHEL_LOG_LEVEL": "loud"}, nil, "SATCHEL_LOG_LEVEL"},
 		{"shutdown", map[string]string{"SATCHEL_SHUTDOWN_TIMEOUT": "soon"}, nil, "SATCHEL_SHUTDOWN_TIMEOUT"},
 		{"upload ttl", map[string]string{"SATCHEL_UPLOAD_TTL": "5s"}, nil, "SATCHEL_UPLOAD_TTL"},
+		{"trusted proxies", map[string]string{"SATCHEL_TRUSTED_PROXIES": "10.0.0.1, nginx"}, nil, "SATCHEL_TRUSTED_PROXIES"},
 		{"unknown flag", nil, []string{"--colour", "blue"}, "colour"},
 		{"stray argument", nil, []string{"extra"}, "extra"},
 	} {
@@ -112,5 +115,16 @@ func TestBadConfiguration(t *testing.T) {
 				t.Errorf("error %q should be one line naming %s", msg, tt.want)
 			}
 		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, map[string]string{"SATCHEL_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+	if !reflect.DeepEqual(c.TrustedProxies, want) {
+		t.Errorf("got %v, want %v", c.TrustedProxies, want)
 	}
 }

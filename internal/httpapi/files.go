@@ -6,6 +6,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/satchelhq/satchel/internal/app"
@@ -143,7 +144,7 @@ func (s *Server) fileContent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer content.Close()
-	serveContent(w, r, f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
+	serveContent(w, r, "attachment", f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
 	return nil
 }
 
@@ -153,6 +154,17 @@ func (s *Server) fileThumbnail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer thumb.Close()
-	serveContent(w, r, "thumbnail-"+f.Filename+".jpg", "image/jpeg", f.ThumbnailKey, f.UpdatedAt, thumb)
+	serveThumbnail(w, r, f, thumb)
 	return nil
+}
+
+// serveThumbnail serves a file's thumbnail inline (an <img> shows it), with
+// the same guards as user content. Its key names a new blob whenever the
+// thumbnail changes, so it is also its ETag.
+func serveThumbnail(w http.ResponseWriter, r *http.Request, f satchel.File, thumb io.ReadSeeker) {
+	mimeType, ext := "image/jpeg", ".jpg"
+	if strings.HasSuffix(f.ThumbnailKey, ".png") {
+		mimeType, ext = "image/png", ".png"
+	}
+	serveContent(w, r, "inline", "thumbnail"+ext, mimeType, f.ThumbnailKey, f.UpdatedAt, thumb)
 }

@@ -222,10 +222,10 @@ func contentDisposition(disposition, name string) string {
 // serveContent sends user content with the full semantics of
 // http.ServeContent (Range, If-Range, If-None-Match, HEAD) and the headers
 // that keep a browser from running it in Satchel's origin.
-func serveContent(w http.ResponseWriter, r *http.Request, name, mimeType, sha string, modtime time.Time, content io.ReadSeeker) {
+func serveContent(w http.ResponseWriter, r *http.Request, disposition, name, mimeType, sha string, modtime time.Time, content io.ReadSeeker) {
 	h := w.Header()
 	h.Set("Content-Type", mimeType)
-	h.Set("Content-Disposition", contentDisposition("attachment", name))
+	h.Set("Content-Disposition", contentDisposition(disposition, name))
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")

@@ -81,7 +81,7 @@ func TestContentKeepsSendfile(t *testing.T) {
 	for _, rng := range []string{"", "bytes=10-99"} {
 		rec := &readerFromRecorder{ResponseRecorder: httptest.NewRecorder()}
 		h := s.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			serveContent(w, r, "x.txt", "text/plain", "abc", time.Now(), f)
+			serveContent(w, r, "attachment", "x.txt", "text/plain", "abc", time.Now(), f)
 		}))
 		req := httptest.NewRequest("GET", "/x", nil)
 		if rng != "" {

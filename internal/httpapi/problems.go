@@ -126,7 +126,7 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Del("Content-Disposition")
-	h.Del("Content-Security-Policy")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	h.Del("ETag")
 	h.Del("Last-Modified")
 	h.Del("Content-Length")

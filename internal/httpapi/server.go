@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/satchelhq/satchel/internal/app"
 	"github.com/satchelhq/satchel/internal/metrics"
+	"github.com/satchelhq/satchel/internal/web"
 )
 
 // Pinger is a dependency whose health /readyz reports.
@@ -26,6 +28,8 @@ type Deps struct {
 	Accounts  *app.Accounts
 	Files     *app.Files
 	Uploads   *app.Uploads
+	Shares    *app.Shares
+	Pages     *web.Pages
 	Database  Pinger
 	Storage   Pinger
 	Metrics   *metrics.Metrics
@@ -35,23 +39,28 @@ type Deps struct {
 	UserQuota int64
 	// BodyTimeout is how long a request body may send nothing.
 	BodyTimeout time.Duration
+	// TrustedProxies may say who the client is in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the API.
 type Server struct {
-	accounts    *app.Accounts
-	files       *app.Files
-	uploads     *app.Uploads
-	database    Pinger
-	storage     Pinger
-	metrics     *metrics.Metrics
-	log         *slog.Logger
-	publicURL   string
-	secure      bool // cookies get Secure: the public URL is https
-	quota       int64
-	bodyTimeout time.Duration
-	mux         *http.ServeMux
-	handler     http.Handler
+	accounts       *app.Accounts
+	files          *app.Files
+	uploads        *app.Uploads
+	shares         *app.Shares
+	pages          *web.Pages
+	database       Pinger
+	storage        Pinger
+	metrics        *metrics.Metrics
+	log            *slog.Logger
+	publicURL      string
+	secure         bool // cookies get Secure: the public URL is https
+	quota          int64
+	bodyTimeout    time.Duration
+	trustedProxies []netip.Prefix
+	mux            *http.ServeMux
+	handler        http.Handler
 
 	metricsHandler http.Handler
 	inflight       sync.WaitGroup
@@ -60,7 +69,8 @@ type Server struct {
 // New returns a Server.
 func New(d Deps) *Server {
 	s := &Server{
-		accounts: d.Accounts, files: d.Files, uploads: d.Uploads, database: d.Database, storage: d.Storage,
+		accounts: d.Accounts, files: d.Files, uploads: d.Uploads, shares: d.Shares, pages: d.Pages, database: d.Database,
+		trustedProxies: d.TrustedProxies, storage: d.Storage,
 		metrics: d.Metrics, log: d.Log, publicURL: d.PublicURL, quota: d.UserQuota,
 		secure: strings.HasPrefix(d.PublicURL, "https://"), bodyTimeout: d.BodyTimeout,
 		mux: http.NewServeMux(),
@@ -75,6 +85,7 @@ func New(d Deps) *Server {
 	s.mux.Handle("/api/", s.adapt(route{Handle: s.noRoute}))
 	s.mux.Handle("/api", s.adapt(route{Handle: s.noRoute}))
 	s.mux.Handle("GET /{$}", http.HandlerFunc(s.home))
+	s.mux.Handle("GET /static/", web.Static())
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +161,17 @@ func (s *Server) routes() []route {
 		{"DELETE", "/api/v1/uploads/{id}", true, s.abortUpload},
 		{"PUT", "/api/v1/uploads/{id}/chunks/{index}", true, s.putChunk},
 		{"POST", "/api/v1/uploads/{id}/complete", true, s.completeUpload},
+
+		{"POST", "/api/v1/files/{id}/shares", true, s.createShare},
+		{"GET", "/api/v1/files/{id}/shares", true, s.listFileShares},
+		{"GET", "/api/v1/shares", true, s.listShares},
+		{"DELETE", "/api/v1/shares/{id}", true, s.deleteShare},
+
+		{"GET", "/s/{token}", false, s.sharePage},
+		{"POST", "/s/{token}/unlock", false, s.unlockShare},
+		{"GET", "/s/{token}/download", false, s.shareDownload},
+		{"HEAD", "/s/{token}/download", false, s.shareDownload},
+		{"GET", "/s/{token}/thumbnail", false, s.shareThumbnail},
 	}
 }
 

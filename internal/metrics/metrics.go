@@ -22,6 +22,11 @@ type Metrics struct {
 	ResumableAborted    prometheus.Counter
 	ResumableExpired    prometheus.Counter
 	ResumableChunkBytes prometheus.Counter
+
+	SharePageViews      prometheus.Counter
+	ShareDownloads      prometheus.Counter
+	ShareRefusals       *prometheus.CounterVec
+	ShareUnlockFailures prometheus.Counter
 }
 
 // New registers and returns the metrics.
@@ -60,12 +65,25 @@ func New() *Metrics {
 		ResumableChunkBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "satchel_resumable_upload_chunk_bytes_total", Help: "Bytes of resumable upload chunks stored.",
 		}),
+		SharePageViews: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_share_page_views_total", Help: "Views of share link pages.",
+		}),
+		ShareDownloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_share_downloads_total", Help: "Share link downloads counted (those that start at the first byte).",
+		}),
+		ShareRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "satchel_share_refused_total", Help: "Share link requests refused, by reason.",
+		}, []string{"reason"}),
+		ShareUnlockFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "satchel_share_unlock_failures_total", Help: "Wrong share link passwords.",
+		}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.HTTPRequests, m.HTTPDuration, m.HTTPReceived, m.HTTPSent, m.UploadsInFlight,
 		m.ResumableStarted, m.ResumableCompleted, m.ResumableAborted, m.ResumableExpired, m.ResumableChunkBytes,
+		m.SharePageViews, m.ShareDownloads, m.ShareRefusals, m.ShareUnlockFailures,
 	)
 	return m
 }
@@ -77,3 +95,10 @@ func (m *Metrics) UploadCompleted()          { m.ResumableCompleted.Inc() }
 func (m *Metrics) UploadAborted()            { m.ResumableAborted.Inc() }
 func (m *Metrics) UploadsExpired(n int)      { m.ResumableExpired.Add(float64(n)) }
 func (m *Metrics) ChunkReceived(bytes int64) { m.ResumableChunkBytes.Add(float64(bytes)) }
+
+// The share observer: the app reports what happens on share links.
+
+func (m *Metrics) SharePageViewed()           { m.SharePageViews.Inc() }
+func (m *Metrics) ShareDownloadCounted()      { m.ShareDownloads.Inc() }
+func (m *Metrics) ShareRefused(reason string) { m.ShareRefusals.WithLabelValues(reason).Inc() }
+func (m *Metrics) ShareUnlockFailed()         { m.ShareUnlockFailures.Inc() }

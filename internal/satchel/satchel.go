@@ -145,3 +145,47 @@ type Chunk struct {
 	// ETag is the storage's tag for the chunk (an S3 part's ETag).
 	ETag string
 }
+
+// States of a share link.
+const (
+	ShareActive    = "active"
+	ShareExpired   = "expired"
+	ShareExhausted = "exhausted"
+)
+
+// Share is a link that lets anyone who has it download one file, perhaps
+// with a password, until an expiry or a number of downloads.
+type Share struct {
+	ID           string
+	FileID       string
+	UserID       string // who made it
+	Token        string
+	PasswordHash string // "" when the link has no password
+	ExpiresAt    *time.Time
+	MaxDownloads *int
+	// DownloadCount counts downloads that started from the first byte.
+	DownloadCount int
+	CreatedAt     time.Time
+}
+
+// HasPassword reports whether the link asks for a password.
+func (s Share) HasPassword() bool { return s.PasswordHash != "" }
+
+// State says whether the link works at now: expired and exhausted links
+// answer 410.
+func (s Share) State(now time.Time) string {
+	switch {
+	case s.ExpiresAt != nil && !now.Before(*s.ExpiresAt):
+		return ShareExpired
+	case s.MaxDownloads != nil && s.DownloadCount >= *s.MaxDownloads:
+		return ShareExhausted
+	}
+	return ShareActive
+}
+
+// RateLimit is one rate limit: at most Max events per Window for Key.
+type RateLimit struct {
+	Key    string
+	Max    int
+	Window time.Duration
+}

@@ -47,7 +47,7 @@ func (s *Store) GetAPIKeyByPrefix(ctx context.Context, prefix string) (satchel.A
 		k satchel.APIKey
 		u satchel.User
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT `+apiKeyCols+`, `+userColsOf("u")+`
+	err := s.queryRow(ctx, `SELECT `+apiKeyCols+`, `+userColsOf("u")+`
 		FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1`, prefix).
 		Scan(append(apiKeyDest(&k), userDest(&u)...)...)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -180,7 +180,7 @@ func (s *Store) AbortFile(ctx context.Context, userID, fileID string) (bool, err
 // GetFile returns one of a user's completed files.
 func (s *Store) GetFile(ctx context.Context, userID, id string) (satchel.File, error) {
 	var f satchel.File
-	err := s.db.QueryRowContext(ctx, `SELECT `+fileCols+` FROM files
+	err := s.queryRow(ctx, `SELECT `+fileCols+` FROM files
 		WHERE id = $1 AND user_id = $2 AND upload_status = 'completed'`, id, userID).Scan(fileDest(&f)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, satchel.NotFound("file")

@@ -24,7 +24,7 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string, now time.Time)
 		u    satchel.User
 	)
 	dest := append([]any{&sess.ID, &sess.UserID, &sess.TokenHash, tsCol{&sess.CreatedAt}, tsCol{&sess.ExpiresAt}}, userDest(&u)...)
-	err := s.db.QueryRowContext(ctx, `SELECT s.id, s.user_id, s.token_hash, s.created_at, s.expires_at, `+userColsOf("u")+`
+	err := s.queryRow(ctx, `SELECT s.id, s.user_id, s.token_hash, s.created_at, s.expires_at, `+userColsOf("u")+`
 		FROM login_sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, s.d.ts(now)).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {

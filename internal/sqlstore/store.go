@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,9 +30,11 @@ const (
 
 // Store is the metadata store.
 type Store struct {
-	db   *sql.DB
-	d    dialect
-	path string // the SQLite file; "" on PostgreSQL
+	db      *sql.DB
+	d       dialect
+	path    string // the SQLite file; "" on PostgreSQL
+	counter *downloadCounter
+	stmts   sync.Map // query text → *sql.Stmt, for the hot paths
 }
 
 // Open connects to a database: kind is SQLite (dsn is a file path) or
@@ -79,6 +82,7 @@ func Open(ctx context.Context, kind, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", kind, err)
 	}
+	s.counter = newDownloadCounter(s)
 	return s, nil
 }
 
@@ -88,8 +92,55 @@ func (s *Store) Kind() string { return s.d.name }
 // DB returns the underlying handle, for tests and tools that inspect the schema.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the store's background work and closes the database.
+func (s *Store) Close() error {
+	s.counter.close()
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
+
+// prepared returns the prepared statement of a query, preparing it on first
+// use. The SQLite driver parses every unprepared query anew, which on the
+// hot paths (authentication, share links) costs more than running it.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow is db.QueryRowContext through a prepared statement.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *rowScanner {
+	st, err := s.prepared(ctx, query)
+	if err != nil {
+		return &rowScanner{err: err}
+	}
+	return &rowScanner{row: st.QueryRowContext(ctx, args...)}
+}
+
+// rowScanner is a *sql.Row, or the error of preparing its statement.
+type rowScanner struct {
+	row *sql.Row
+	err error
+}
+
+func (r *rowScanner) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
