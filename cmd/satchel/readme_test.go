@@ -52,7 +52,7 @@ func TestREADMECurlExamples(t *testing.T) {
 		t.Fatalf("the README example fails: %v\n%s", err, out)
 	}
 	text := string(out)
-	for _, want := range []string{`"username":"alice"`, "hello.txt\nhello.txt\n", "\nhello\n"} {
+	for _, want := range []string{`"username":"alice"`, "hello.txt\nhello.txt\n", "\nhello\n", "hello, satchel\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}

@@ -38,7 +38,7 @@ type FileStore interface {
 	AbortFile(ctx context.Context, userID, fileID string) (bool, error)
 	DeleteStalePendingFiles(ctx context.Context, before time.Time, limit int) ([]satchel.File, error)
 	GetFile(ctx context.Context, userID, id string) (satchel.File, error)
-	ListFiles(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error)
+	ListFiles(ctx context.Context, userID, search string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error)
 	RenameFile(ctx context.Context, userID, id, filename string, now time.Time) (satchel.File, error)
 	DeleteFile(ctx context.Context, userID, id string) (satchel.File, error)
 }

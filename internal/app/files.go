@@ -279,9 +279,13 @@ func (s *Files) Get(ctx context.Context, userID, id string) (satchel.File, error
 	return s.store.GetFile(ctx, userID, id)
 }
 
-// List returns a page of the user's files, newest first.
-func (s *Files) List(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error) {
-	return s.store.ListFiles(ctx, userID, after, limit)
+// List returns a page of the user's files, newest first; with a search, only
+// those whose name contains it (ignoring case).
+func (s *Files) List(ctx context.Context, userID, search string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error) {
+	if len(search) > satchel.MaxFilenameLen*4 {
+		return satchel.Page[satchel.File]{}, satchel.Invalid(satchel.FieldError{Field: "q", Message: "is too long"})
+	}
+	return s.store.ListFiles(ctx, userID, search, after, limit)
 }
 
 // Rename changes a file's display name.

@@ -32,6 +32,7 @@ type ShareStore interface {
 	CreateShare(ctx context.Context, sh satchel.Share) error
 	ListFileShares(ctx context.Context, userID, fileID string) ([]satchel.Share, error)
 	ListShares(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.Share], error)
+	GetShare(ctx context.Context, userID, id string) (satchel.Share, error)
 	DeleteShare(ctx context.Context, userID, id string) error
 	GetShareByToken(ctx context.Context, token string) (satchel.Share, satchel.File, error)
 	CountDownload(ctx context.Context, shareID string, now time.Time) (bool, error)
@@ -99,7 +100,11 @@ func (s *Shares) Create(ctx context.Context, userID, fileID string, in NewShare)
 	if len(fields) > 0 {
 		return satchel.Share{}, satchel.Invalid(fields...)
 	}
-	sh := satchel.Share{
+	f, err := s.store.GetFile(ctx, userID, fileID)
+	if err != nil {
+		return satchel.Share{}, err
+	}
+	sh := satchel.Share{FileName: f.Filename,
 		ID: satchel.NewID(), FileID: fileID, UserID: userID, Token: secret.Token(shareTokenBytes),
 		MaxDownloads: in.MaxDownloads, CreatedAt: now,
 	}
@@ -134,6 +139,14 @@ func (s *Shares) ListForFile(ctx context.Context, userID, fileID string) ([]satc
 // List returns a page of the user's links, newest first.
 func (s *Shares) List(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.Share], error) {
 	return s.store.ListShares(ctx, userID, after, limit)
+}
+
+// Get returns one of the user's links.
+func (s *Shares) Get(ctx context.Context, userID, id string) (satchel.Share, error) {
+	if !satchel.ValidID(id) {
+		return satchel.Share{}, satchel.NotFound("share")
+	}
+	return s.store.GetShare(ctx, userID, id)
 }
 
 // Delete revokes one of the user's links at once.

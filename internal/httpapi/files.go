@@ -95,7 +95,7 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.files.List(r.Context(), principal(r).User.ID, after, limit)
+	page, err := s.files.List(r.Context(), principal(r).User.ID, r.URL.Query().Get("q"), after, limit)
 	if err != nil {
 		return err
 	}

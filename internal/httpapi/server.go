@@ -84,8 +84,12 @@ func New(d Deps) *Server {
 	}
 	s.mux.Handle("/api/", s.adapt(route{Handle: s.noRoute}))
 	s.mux.Handle("/api", s.adapt(route{Handle: s.noRoute}))
-	s.mux.Handle("GET /{$}", http.HandlerFunc(s.home))
 	s.mux.Handle("GET /static/", web.Static())
+	s.mux.Handle("GET /{$}", s.appPageHandler("files"))
+	s.mux.Handle("GET /shares", s.appPageHandler("shares"))
+	s.mux.Handle("GET /account", s.appPageHandler("account"))
+	s.mux.Handle("GET /login", s.signInPage("login"))
+	s.mux.Handle("GET /register", s.signInPage("register"))
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +170,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/files/{id}/shares", true, s.listFileShares},
 		{"GET", "/api/v1/shares", true, s.listShares},
 		{"DELETE", "/api/v1/shares/{id}", true, s.deleteShare},
+		{"GET", "/api/v1/shares/{id}/qr", true, s.shareQR},
 
 		{"GET", "/s/{token}", false, s.sharePage},
 		{"POST", "/s/{token}/unlock", false, s.unlockShare},
@@ -216,11 +221,6 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeProblem(w, problemForStatus(r.Context(), http.StatusNotFound, "there is no API route at this path"))
 	return nil
-}
-
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("Satchel is running. The API lives under /api/v1; its description is at /api/openapi.json.\n"))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

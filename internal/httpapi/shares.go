@@ -6,6 +6,7 @@ import (
 
 	"github.com/satchelhq/satchel/internal/app"
 	"github.com/satchelhq/satchel/internal/satchel"
+	"github.com/satchelhq/satchel/internal/web"
 )
 
 type shareJSON struct {
@@ -19,12 +20,13 @@ type shareJSON struct {
 	DownloadCount int        `json:"download_count"`
 	State         string     `json:"state"`
 	CreatedAt     time.Time  `json:"created_at"`
+	FileName      string     `json:"file_name,omitempty"`
 }
 
 func (s *Server) toShare(sh satchel.Share) shareJSON {
 	return shareJSON{ID: sh.ID, FileID: sh.FileID, Token: sh.Token, URL: s.publicURL + "/s/" + sh.Token,
 		HasPassword: sh.HasPassword(), ExpiresAt: utcPtr(sh.ExpiresAt), MaxDownloads: sh.MaxDownloads,
-		DownloadCount: sh.DownloadCount, State: sh.State(s.shares.Now()), CreatedAt: utc(sh.CreatedAt)}
+		DownloadCount: sh.DownloadCount, State: sh.State(s.shares.Now()), CreatedAt: utc(sh.CreatedAt), FileName: sh.FileName}
 }
 
 func (s *Server) createShare(w http.ResponseWriter, r *http.Request) error {
@@ -84,4 +86,22 @@ func (s *Server) deleteShare(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// shareQR draws a link's URL as a QR code, for phones to scan.
+func (s *Server) shareQR(w http.ResponseWriter, r *http.Request) error {
+	sh, err := s.shares.Get(r.Context(), principal(r).User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	svg, err := web.QRSVG(s.publicURL + "/s/" + sh.Token)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	h.Set("Cache-Control", "private, max-age=3600")
+	_, err = w.Write(svg)
+	return err
 }

@@ -166,6 +166,8 @@ type Share struct {
 	// DownloadCount counts downloads that started from the first byte.
 	DownloadCount int
 	CreatedAt     time.Time
+	// FileName is the shared file's name, filled in by lists.
+	FileName string
 }
 
 // HasPassword reports whether the link asks for a password.

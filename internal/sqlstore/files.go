@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/satchelhq/satchel/internal/satchel"
@@ -190,12 +192,19 @@ func (s *Store) GetFile(ctx context.Context, userID, id string) (satchel.File, e
 
 // ListFiles returns up to limit of a user's completed files, newest first,
 // after the cursor when one is given, and the cursor of the next page.
-func (s *Store) ListFiles(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error) {
+// A search matches names that contain it, ignoring case.
+func (s *Store) ListFiles(ctx context.Context, userID, search string, after *satchel.Cursor, limit int) (satchel.Page[satchel.File], error) {
 	q := `SELECT ` + fileCols + ` FROM files WHERE user_id = $1 AND upload_status = 'completed'`
 	args := []any{userID, limit + 1}
 	if after != nil {
 		q += ` AND (created_at < $3 OR (created_at = $3 AND id < $4))`
 		args = append(args, s.d.ts(after.CreatedAt), after.ID)
+	}
+	if search != "" {
+		// Both sides go through the database's lower(), so they agree
+		// (SQLite's folds ASCII letters only).
+		args = append(args, "%"+likeEscaper.Replace(search)+"%")
+		q += ` AND lower(filename) LIKE lower($` + strconv.Itoa(len(args)) + `) ESCAPE '\'`
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT $2`
 	page := satchel.Page[satchel.File]{Items: []satchel.File{}}
@@ -253,6 +262,9 @@ func (s *Store) DeleteFile(ctx context.Context, userID, id string) (satchel.File
 	})
 	return f, err
 }
+
+// likeEscaper escapes LIKE's wildcards, so a search is plain text.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func oneRow(res sql.Result, err error, what string) error {
 	if err != nil {

@@ -18,6 +18,11 @@ func shareDest(sh *satchel.Share) []any {
 		nullInt{&sh.MaxDownloads}, &sh.DownloadCount, tsCol{&sh.CreatedAt}}
 }
 
+// listShareCols adds the file's name, for lists (joined as f).
+const listShareCols = shareCols + `, f.filename`
+
+func listShareDest(sh *satchel.Share) []any { return append(shareDest(sh), &sh.FileName) }
+
 // nullInt scans a nullable integer column.
 type nullInt struct{ p **int }
 
@@ -64,7 +69,7 @@ func (s *Store) CreateShare(ctx context.Context, sh satchel.Share) error {
 // ListFileShares returns the share links of one of the user's files, newest
 // first.
 func (s *Store) ListFileShares(ctx context.Context, userID, fileID string) ([]satchel.Share, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+shareCols+` FROM share_links s
+	rows, err := s.db.QueryContext(ctx, `SELECT `+listShareCols+` FROM share_links s JOIN files f ON f.id = s.file_id
 		WHERE s.file_id = $1 AND s.created_by_user_id = $2 ORDER BY s.created_at DESC, s.id DESC`, fileID, userID)
 	if err != nil {
 		return nil, s.wrap("list file shares", err)
@@ -73,7 +78,7 @@ func (s *Store) ListFileShares(ctx context.Context, userID, fileID string) ([]sa
 	shares := []satchel.Share{}
 	for rows.Next() {
 		var sh satchel.Share
-		if err := rows.Scan(shareDest(&sh)...); err != nil {
+		if err := rows.Scan(listShareDest(&sh)...); err != nil {
 			return nil, s.wrap("list file shares", err)
 		}
 		shares = append(shares, sh)
@@ -83,7 +88,7 @@ func (s *Store) ListFileShares(ctx context.Context, userID, fileID string) ([]sa
 
 // ListShares returns a page of the user's share links, newest first.
 func (s *Store) ListShares(ctx context.Context, userID string, after *satchel.Cursor, limit int) (satchel.Page[satchel.Share], error) {
-	q := `SELECT ` + shareCols + ` FROM share_links s WHERE s.created_by_user_id = $1`
+	q := `SELECT ` + listShareCols + ` FROM share_links s JOIN files f ON f.id = s.file_id WHERE s.created_by_user_id = $1`
 	args := []any{userID, limit + 1}
 	if after != nil {
 		q += ` AND (s.created_at < $3 OR (s.created_at = $3 AND s.id < $4))`
@@ -98,7 +103,7 @@ func (s *Store) ListShares(ctx context.Context, userID string, after *satchel.Cu
 	defer rows.Close()
 	for rows.Next() {
 		var sh satchel.Share
-		if err := rows.Scan(shareDest(&sh)...); err != nil {
+		if err := rows.Scan(listShareDest(&sh)...); err != nil {
 			return page, s.wrap("list shares", err)
 		}
 		page.Items = append(page.Items, sh)
@@ -112,6 +117,17 @@ func (s *Store) ListShares(ctx context.Context, userID string, after *satchel.Cu
 		page.NextCursor = satchel.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	return page, nil
+}
+
+// GetShare returns one of the user's share links.
+func (s *Store) GetShare(ctx context.Context, userID, id string) (satchel.Share, error) {
+	var sh satchel.Share
+	err := s.db.QueryRowContext(ctx, `SELECT `+listShareCols+` FROM share_links s JOIN files f ON f.id = s.file_id
+		WHERE s.id = $1 AND s.created_by_user_id = $2`, id, userID).Scan(listShareDest(&sh)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sh, satchel.NotFound("share")
+	}
+	return sh, s.wrap("get share", err)
 }
 
 // DeleteShare deletes one of the user's share links.

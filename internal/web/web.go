@@ -20,6 +20,12 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
+// shared templates are parts of pages, not pages.
+var shared = map[string]bool{"layout": true, "icons": true, "app": true}
+
+// appPages are the signed-in pages, with the app's navigation.
+var appPages = map[string]bool{"files": true, "shares": true, "account": true}
+
 // Pages renders the embedded templates.
 type Pages struct {
 	pages map[string]*template.Template
@@ -38,14 +44,19 @@ func New() (*Pages, error) {
 	}
 	p := &Pages{pages: map[string]*template.Template{}}
 	for _, name := range names {
-		if name == "templates/layout.html" || name == "templates/icons.html" {
+		base := name[len("templates/") : len(name)-len(".html")]
+		if shared[base] {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/icons.html", name)
+		files := []string{"templates/layout.html", "templates/icons.html", name}
+		if appPages[base] {
+			files = append(files, "templates/app.html")
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, files...)
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
-		p.pages[name[len("templates/"):len(name)-len(".html")]] = t
+		p.pages[base] = t
 	}
 	return p, nil
 }

@@ -85,9 +85,26 @@ type Env struct {
 var CheapHash = secret.Params{Memory: 1024, Time: 1, Threads: 1}
 
 // Start runs a node on backend with the given settings (environment variable
-// names to values) on top of a fresh database and data directory.
+// names to values) on top of a fresh database and data directory, on a clock
+// the test moves.
 func Start(t testing.TB, b Backend, settings map[string]string) *Env {
 	t.Helper()
+	return StartWith(t, Options{Backend: b, Settings: settings})
+}
+
+// Options says how to start a node.
+type Options struct {
+	Backend  Backend
+	Settings map[string]string
+	// RealClock runs the node on the wall clock, for tests whose other
+	// side (a browser) has its own.
+	RealClock bool
+}
+
+// StartWith runs a node as Options say.
+func StartWith(t testing.TB, o Options) *Env {
+	t.Helper()
+	b, settings := o.Backend, o.Settings
 	dataDir := t.TempDir()
 	env := map[string]string{
 		"SATCHEL_DATA_DIR":     dataDir,
@@ -110,7 +127,11 @@ func Start(t testing.TB, b Backend, settings map[string]string) *Env {
 	mu := &sync.Mutex{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{mu: mu, w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := &Clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
-	node, err := cli.Build(context.Background(), cfg, log, cli.Options{Now: clock.Now, HashParams: &CheapHash})
+	now := clock.Now
+	if o.RealClock {
+		now = time.Now
+	}
+	node, err := cli.Build(context.Background(), cfg, log, cli.Options{Now: now, HashParams: &CheapHash})
 	if err != nil {
 		srv.Close()
 		t.Fatalf("build node: %v", err)
