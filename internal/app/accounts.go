@@ -236,3 +236,9 @@ func (a *Accounts) DeleteAPIKey(ctx context.Context, userID, id string) error {
 func (a *Accounts) GetUser(ctx context.Context, id string) (satchel.User, error) {
 	return a.store.GetUser(ctx, id)
 }
+
+// SweepSessions removes sessions that have expired.
+func (a *Accounts) SweepSessions(ctx context.Context) error {
+	_, err := a.store.DeleteExpiredSessions(ctx, a.now())
+	return err
+}

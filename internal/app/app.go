@@ -21,6 +21,7 @@ type AccountStore interface {
 	CreateSession(ctx context.Context, s satchel.Session) error
 	GetSession(ctx context.Context, tokenHash string, now time.Time) (satchel.Session, satchel.User, error)
 	DeleteSession(ctx context.Context, id string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 
 	CreateAPIKey(ctx context.Context, k satchel.APIKey) error
 	ListAPIKeys(ctx context.Context, userID string) ([]satchel.APIKey, error)

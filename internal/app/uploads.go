@@ -57,6 +57,7 @@ type UploadStore interface {
 	DeleteUpload(ctx context.Context, userID, id string, now time.Time) (satchel.Upload, error)
 	DeleteExpiredUploads(ctx context.Context, now time.Time, limit int) ([]satchel.Upload, error)
 	GetFile(ctx context.Context, userID, id string) (satchel.File, error)
+	UploadKeyExists(ctx context.Context, key string) (bool, error)
 }
 
 // UploadObserver hears what happens to resumable uploads, for metrics.
@@ -483,6 +484,43 @@ func (s *Uploads) SweepExpired(ctx context.Context) (int, error) {
 			return total, err
 		}
 	}
+}
+
+// PartialLister is implemented by blob stores that keep partial blobs of
+// chunked uploads where they can be listed (the local disk).
+type PartialLister interface {
+	StalePartials(ctx context.Context, before time.Time) ([]string, error)
+}
+
+// orphanAge is how old a partial blob with no upload must be to be swept: a
+// crash between preparing the storage and recording the upload leaves one.
+const orphanAge = time.Hour
+
+// SweepOrphans removes partial blobs that no upload uses any more.
+func (s *Uploads) SweepOrphans(ctx context.Context) (int, error) {
+	lister, ok := s.blobs.(PartialLister)
+	if !ok {
+		return 0, nil
+	}
+	keys, err := lister.StalePartials(ctx, s.now().Add(-orphanAge))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, key := range keys {
+		used, err := s.store.UploadKeyExists(ctx, key)
+		if err != nil {
+			return removed, err
+		}
+		if used {
+			continue
+		}
+		if err := s.blobs.AbortChunked(ctx, key, ""); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
 }
 
 // dropBytes removes what storage holds for an unfinished upload: its chunks

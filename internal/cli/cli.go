@@ -13,6 +13,7 @@ import (
 
 	"github.com/satchelhq/satchel/internal/blob/disk"
 	"github.com/satchelhq/satchel/internal/config"
+	"github.com/satchelhq/satchel/internal/jobs"
 	"github.com/satchelhq/satchel/internal/sqlstore"
 )
 
@@ -111,7 +112,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	if err != nil {
 		return nil, err
 	}
-	applied, err := store.Migrate(ctx)
+	applied, err := store.Migrate(ctx, jobs.Migrator(kind))
 	if err != nil {
 		store.Close()
 		return nil, err

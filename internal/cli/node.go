@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"runtime"
 	"time"
 
@@ -18,29 +19,31 @@ import (
 	"github.com/satchelhq/satchel/internal/web"
 )
 
-// Options change how a node is built; tests use them to inject a clock and
-// cheaper password hashing.
+// Options change how a node is built; tests use them to inject a clock,
+// cheaper password hashing and a quicker job queue.
 type Options struct {
-	Now        func() time.Time
-	HashParams *secret.Params
+	Now             func() time.Time
+	HashParams      *secret.Params
+	JobPollInterval time.Duration
 }
 
 // Node is one Satchel node, wired: what `satchel serve` runs and what the
 // HTTP tests drive.
 type Node struct {
-	API     *httpapi.Server
-	Handler http.Handler
-	Store   *sqlstore.Store
-	Blobs   *disk.Store
-	Uploads *app.Uploads
-	Files   *app.Files
-	Log     *slog.Logger
-	// Jobs is the node's background work; serve runs it.
-	Jobs *jobs.Runner
+	API        *httpapi.Server
+	Handler    http.Handler
+	Store      *sqlstore.Store
+	Blobs      *disk.Store
+	Uploads    *app.Uploads
+	Files      *app.Files
+	Thumbnails *app.Thumbnails
+	Log        *slog.Logger
+	// Jobs is the node's background work; serve starts and stops it.
+	Jobs *jobs.Queue
 }
 
 // Build opens the database (migrating it) and the storage, and wires the
-// services and the HTTP handler.
+// services, the job queue and the HTTP handler.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Node, error) {
 	clock := opts.Now
 	if clock == nil {
@@ -58,53 +61,92 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := openBlobs(cfg)
-	if err != nil {
+	fail := func(err error) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
+	blobs, err := openBlobs(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	m := metrics.New()
 	hasher := secret.NewHasher(params, max(2, runtime.NumCPU()))
 	accounts := app.NewAccounts(store, hasher, now, log, cfg.Registration == "open")
 	limits := app.Limits{MaxFileSize: cfg.MaxFileSize, UserQuota: cfg.UserQuota}
-	m := metrics.New()
 	files := app.NewFiles(store, blobs, now, log, limits)
 	uploads := app.NewUploads(store, blobs, now, log, limits, cfg.UploadTTL, m)
 	shares, err := app.NewShares(ctx, store, blobs, hasher, now, log, m)
 	if err != nil {
-		store.Close()
-		return nil, err
+		return fail(err)
 	}
+	thumbs := app.NewThumbnails(store, blobs, now, log, app.ThumbnailConfig{
+		MaxPixels: cfg.ThumbMaxPixels, FFmpeg: findFFmpeg(cfg.FFmpeg, log), VideoTimeout: time.Minute,
+	})
 	pages, err := web.New()
 	if err != nil {
-		store.Close()
-		return nil, err
+		return fail(err)
 	}
+
+	queue, err := jobs.New(store.DB(), jobs.Config{
+		Database: store.Kind(), ThumbnailWorkers: cfg.ThumbWorkers, Workers: cfg.JobWorkers,
+		JobTimeout: cfg.JobTimeout, PollInterval: opts.JobPollInterval, Log: log,
+	}, thumbs, blobs, []jobs.Sweep{
+		{Name: "expired-uploads", Every: min(time.Minute, cfg.UploadTTL/4), Do: func(ctx context.Context) error {
+			n, err := uploads.SweepExpired(ctx)
+			logSwept(ctx, log, "expired uploads", n)
+			return err
+		}},
+		{Name: "stale-uploads", Every: 10 * time.Minute, Do: func(ctx context.Context) error {
+			n, err := files.SweepStale(ctx)
+			logSwept(ctx, log, "uploads cut off by a crash", n)
+			return err
+		}},
+		{Name: "orphan-blobs", Every: time.Hour, Do: func(ctx context.Context) error {
+			n, err := uploads.SweepOrphans(ctx)
+			logSwept(ctx, log, "partial blobs without an upload", n)
+			if err != nil {
+				return err
+			}
+			n, err = blobs.RemoveStaleTemp(ctx, now(), time.Hour)
+			logSwept(ctx, log, "temporary files left by a crash", n)
+			return err
+		}},
+		{Name: "rate-limits", Every: 10 * time.Minute, Do: shares.SweepRateLimits},
+		{Name: "sessions", Every: time.Hour, Do: accounts.SweepSessions},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	store.UseJobs(queue)
+	m.Registry.MustRegister(queue.Collectors()...)
+
 	api := httpapi.New(httpapi.Deps{
 		Accounts: accounts, Files: files, Uploads: uploads, Shares: shares, Pages: pages, Database: store, Storage: blobs,
 		Metrics: m, Log: log, PublicURL: cfg.PublicURL, UserQuota: cfg.UserQuota, BodyTimeout: cfg.BodyTimeout,
 		TrustedProxies: cfg.TrustedProxies,
 	})
-	runner := jobs.NewRunner(log,
-		jobs.Task{Name: "sweep expired uploads", Every: min(time.Minute, cfg.UploadTTL/4), Do: func(ctx context.Context) error {
-			n, err := uploads.SweepExpired(ctx)
-			if n > 0 {
-				log.InfoContext(ctx, "swept expired uploads", "count", n)
-			}
-			return err
-		}},
-		jobs.Task{Name: "sweep rate-limit windows", Every: 10 * time.Minute, Do: shares.SweepRateLimits},
-		jobs.Task{Name: "sweep stale direct uploads", Every: 10 * time.Minute, Do: func(ctx context.Context) error {
-			n, err := files.SweepStale(ctx)
-			if n > 0 {
-				log.InfoContext(ctx, "swept uploads cut off by a crash", "count", n)
-			}
-			if _, terr := blobs.RemoveStaleTemp(ctx, now(), time.Hour); terr != nil && err == nil {
-				err = terr
-			}
-			return err
-		}},
-	)
-	return &Node{API: api, Handler: api, Store: store, Blobs: blobs, Uploads: uploads, Files: files, Log: log, Jobs: runner}, nil
+	return &Node{API: api, Handler: api, Store: store, Blobs: blobs, Uploads: uploads, Files: files, Thumbnails: thumbs,
+		Log: log, Jobs: queue}, nil
+}
+
+func logSwept(ctx context.Context, log *slog.Logger, what string, n int) {
+	if n > 0 {
+		log.InfoContext(ctx, "swept "+what, "count", n)
+	}
+}
+
+// findFFmpeg resolves the configured ffmpeg, or "" when videos get no
+// thumbnails.
+func findFFmpeg(name string, log *slog.Logger) string {
+	if name == "" || name == "none" {
+		return ""
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		log.Info("ffmpeg not found: videos get no thumbnails", "ffmpeg", name)
+		return ""
+	}
+	return p
 }
 
 // Close releases the node's database connections.

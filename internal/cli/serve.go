@@ -42,20 +42,25 @@ func serve(ctx context.Context, cfg config.Config, env Env) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopJobs()
-	jobsDone := make(chan struct{})
-	go func() {
-		node.Jobs.Run(jobsCtx)
-		close(jobsDone)
-	}()
+	if err := node.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		srv.Close()
+		return err
+	}
+	stopJobs := func() {
+		// Jobs running get the rest of the shutdown timeout; any cut
+		// short are rescued and run again (by this or another node).
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := node.Jobs.Stop(stopCtx); err != nil {
+			log.Warn("stop the job queue", "err", err)
+		}
+	}
 	log.Info("satchel is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", node.Store.Kind(), "storage", cfg.StorageURL)
 
 	select {
 	case err := <-served:
 		stopJobs()
-		<-jobsDone
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -78,7 +83,6 @@ func serve(ctx context.Context, cfg config.Config, env Env) error {
 	}
 	// Then the background work; the database closes last (deferred).
 	stopJobs()
-	<-jobsDone
 	log.Info("stopped")
 	return nil
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// TrustedProxies may set X-Forwarded-For: the client address is the
 	// last one in it that is not a trusted proxy.
 	TrustedProxies []netip.Prefix
+
+	ThumbMaxPixels int64
+	ThumbWorkers   int
+	JobWorkers     int
+	JobTimeout     time.Duration
+	FFmpeg         string
 }
 
 // Setting describes one configuration value: its environment variable, its
@@ -145,6 +151,30 @@ func Settings() []Setting {
 				c.BodyTimeout = d
 				return nil
 			}},
+		{"SATCHEL_THUMB_MAX_PIXELS", "thumb-max-pixels", "50000000", "images with more pixels get no thumbnail (they are refused before decoding)",
+			func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 1 {
+					return fmt.Errorf("%q is not a positive number of pixels", v)
+				}
+				c.ThumbMaxPixels = n
+				return nil
+			}},
+		{"SATCHEL_THUMB_WORKERS", "thumb-workers", "1", "thumbnails made at once on a node (each can hold a large image in memory)",
+			func(c *Config, v string) error { return positiveInt(v, &c.ThumbWorkers) }},
+		{"SATCHEL_JOB_WORKERS", "job-workers", "2", "other background jobs run at once on a node",
+			func(c *Config, v string) error { return positiveInt(v, &c.JobWorkers) }},
+		{"SATCHEL_JOB_TIMEOUT", "job-timeout", "5m", "how long a background job may run; one whose node died is run again after this",
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < time.Second {
+					return fmt.Errorf("%q is not a duration of a second or more, such as 5m", v)
+				}
+				c.JobTimeout = d
+				return nil
+			}},
+		{"SATCHEL_FFMPEG", "ffmpeg", "ffmpeg", "the ffmpeg program that makes video thumbnails; none: no video thumbnails",
+			func(c *Config, v string) error { c.FFmpeg = v; return nil }},
 		{"SATCHEL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error {
 				return c.LogLevel.UnmarshalText([]byte(v))
@@ -167,6 +197,15 @@ func Settings() []Setting {
 				return nil
 			}},
 	}
+}
+
+func positiveInt(v string, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return fmt.Errorf("%q is not a whole number from 1 to 1000", v)
+	}
+	*dst = n
+	return nil
 }
 
 // ParseSize parses a size in bytes, with an optional unit: 1048576, 512MiB,

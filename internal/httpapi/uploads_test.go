@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -502,7 +502,7 @@ func TestResumableListPagination(t *testing.T) {
 		}
 		cursor = "&cursor=" + page["next_cursor"].(string)
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(want)))
+	slices.Reverse(want) // newest first
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("pages: got %v, want %v", got, want)
 	}
@@ -522,4 +522,30 @@ func metricValue(t *testing.T, env *apitest.Env, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestOrphanPartialsSweep plays a crash between preparing a chunked upload's
+// storage and recording the upload: the partial blob with no upload is
+// swept once old, one with an upload is kept.
+func TestOrphanPartialsSweep(t *testing.T) {
+	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+		env := apitest.Start(t, b, nil)
+		alice := env.UserWithKey("alice")
+		ctx := context.Background()
+		if _, err := env.Node.Blobs.BeginChunked(ctx, "0123456789abcdef0123456789abcdef", 100); err != nil {
+			t.Fatal(err)
+		}
+		newUpload(t, alice, "live.bin", randomBytes(t, 100), nil)
+		old := env.Clock.Now().Add(-2 * time.Hour)
+		for _, name := range partials(t, env) {
+			os.Chtimes(filepath.Join(env.Node.Blobs.Dir(), ".uploads", name), old, old)
+		}
+		n, err := env.Node.Uploads.SweepOrphans(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || len(partials(t, env)) != 1 {
+			t.Errorf("swept %d, left %v; want the orphan gone and the live upload's kept", n, partials(t, env))
+		}
+	})
 }

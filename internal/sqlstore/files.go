@@ -150,9 +150,12 @@ func (s *Store) CompleteFile(ctx context.Context, f satchel.File, now time.Time)
 			f.Size-reserved, f.UserID); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `UPDATE files SET upload_status = 'completed', size_bytes = $1, sha256 = $2,
+		if err := tx.QueryRowContext(ctx, `UPDATE files SET upload_status = 'completed', size_bytes = $1, sha256 = $2,
 			mime_type = $3, created_at = $4, updated_at = $4 WHERE id = $5 RETURNING `+fileCols,
-			f.Size, f.SHA256, f.MimeType, s.d.ts(now), f.ID).Scan(fileDest(&out)...)
+			f.Size, f.SHA256, f.MimeType, s.d.ts(now), f.ID).Scan(fileDest(&out)...); err != nil {
+			return err
+		}
+		return s.enqueueThumbnail(ctx, tx, out)
 	})
 	return out, err
 }
@@ -257,8 +260,10 @@ func (s *Store) DeleteFile(ctx context.Context, userID, id string) (satchel.File
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, f.Size, userID)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, f.Size, userID); err != nil {
+			return err
+		}
+		return s.enqueueBlobDeletion(ctx, tx, f.StorageKey, f.ThumbnailKey)
 	})
 	return f, err
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
@@ -22,33 +22,29 @@ func Migrations(kind string) (fs.FS, error) {
 	return fs.Sub(migrationFiles, "migrations/"+kind)
 }
 
-// Migrate brings the schema up to date. Two nodes that start at once do not
-// race: on PostgreSQL the migrations run under an advisory lock, on SQLite
-// under an exclusive lock on a file beside the database.
-func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+// Migration is a step of schema work beyond Satchel's own migrations (the
+// job queue's tables), run under the same lock.
+type Migration func(ctx context.Context, db *sql.DB) error
+
+// Migrate brings the schema up to date: Satchel's migrations, then extra.
+// Two nodes that start at once do not race: on PostgreSQL everything runs
+// under an advisory lock, on SQLite under an exclusive lock on a file beside
+// the database.
+func (s *Store) Migrate(ctx context.Context, extra ...Migration) (applied int, err error) {
 	fsys, err := Migrations(s.d.name)
 	if err != nil {
 		return 0, err
 	}
-	opts := []goose.ProviderOption{}
-	var dialect goose.Dialect
-	switch s.d.name {
-	case Postgres:
-		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 900))
-		if err != nil {
-			return 0, fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	case SQLite:
-		dialect = goose.DialectSQLite3
-		unlock, err := s.lockFile(ctx)
-		if err != nil {
-			return 0, err
-		}
-		defer unlock()
+	unlock, err := s.migrationLock(ctx)
+	if err != nil {
+		return 0, err
 	}
-	p, err := goose.NewProvider(dialect, s.db, fsys, opts...)
+	defer unlock()
+	dialect := goose.DialectSQLite3
+	if s.d.name == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, s.db, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}
@@ -56,7 +52,33 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	if err != nil {
 		return len(results), fmt.Errorf("migrate %s database: %w", s.d.name, err)
 	}
+	for _, m := range extra {
+		if err := m(ctx, s.db); err != nil {
+			return len(results), err
+		}
+	}
 	return len(results), nil
+}
+
+// migrationLockID is the PostgreSQL advisory lock that serializes migrations.
+const migrationLockID = 0x5a7c4e1
+
+func (s *Store) migrationLock(ctx context.Context) (unlock func(), err error) {
+	if s.d.name == SQLite {
+		return s.lockFile(ctx)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, s.wrap("take migration lock", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+		conn.Close()
+		return nil, s.wrap("take migration lock", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockID)
+		conn.Close()
+	}, nil
 }
 
 // Version returns the schema version the database is at.

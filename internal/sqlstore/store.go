@@ -35,6 +35,7 @@ type Store struct {
 	path    string // the SQLite file; "" on PostgreSQL
 	counter *downloadCounter
 	stmts   sync.Map // query text → *sql.Stmt, for the hot paths
+	jobs    JobQueue
 }
 
 // Open connects to a database: kind is SQLite (dsn is a file path) or

@@ -242,12 +242,13 @@ func (s *Store) FinishUpload(ctx context.Context, u satchel.Upload, f satchel.Fi
 		if err := oneRow(res, err, "upload"); err != nil {
 			return err
 		}
-		if f.Size == u.TotalSize {
-			return nil
+		if f.Size != u.TotalSize {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes + $1 WHERE id = $2`,
+				f.Size-u.TotalSize, u.UserID); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes + $1 WHERE id = $2`,
-			f.Size-u.TotalSize, u.UserID)
-		return err
+		return s.enqueueThumbnail(ctx, tx, out)
 	})
 	return out, err
 }

@@ -294,6 +294,34 @@ func (s *Store) AbortChunked(ctx context.Context, key, ref string) error {
 	return nil
 }
 
+// Locate returns the path of a blob, for a program that reads files.
+func (s *Store) Locate(ctx context.Context, key string) (string, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", mapErr("locate blob", err)
+	}
+	return p, nil
+}
+
+// StalePartials lists the keys of partial blobs (chunked uploads) untouched
+// since before `before`.
+func (s *Store) StalePartials(ctx context.Context, before time.Time) ([]string, error) {
+	entries, err := os.ReadDir(s.partials)
+	if err != nil {
+		return nil, mapErr("list partial blobs", err)
+	}
+	var keys []string
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(before) && validKey(e.Name()) {
+			keys = append(keys, e.Name())
+		}
+	}
+	return keys, nil
+}
+
 // ctxReader stops a copy when the context ends.
 type ctxReader struct {
 	ctx context.Context

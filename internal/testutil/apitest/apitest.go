@@ -131,15 +131,25 @@ func StartWith(t testing.TB, o Options) *Env {
 	if o.RealClock {
 		now = time.Now
 	}
-	node, err := cli.Build(context.Background(), cfg, log, cli.Options{Now: now, HashParams: &CheapHash})
+	node, err := cli.Build(context.Background(), cfg, log, cli.Options{Now: now, HashParams: &CheapHash, JobPollInterval: 50 * time.Millisecond})
 	if err != nil {
 		srv.Close()
 		t.Fatalf("build node: %v", err)
+	}
+	if err := node.Jobs.Start(context.Background()); err != nil {
+		srv.Close()
+		node.Close()
+		t.Fatalf("start the job queue: %v", err)
 	}
 	srv.Config.Handler = node.Handler
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := node.Jobs.Stop(ctx); err != nil {
+			t.Errorf("stop the job queue: %v", err)
+		}
 		node.Close()
 	})
 	return &Env{T: t, URL: srv.URL, Config: cfg, Node: node, Clock: clock, Logs: logs, logMu: mu, Backend: b}

@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/satchelhq/satchel/internal/jobs"
 	"github.com/satchelhq/satchel/internal/sqlstore"
 )
 
@@ -91,7 +92,7 @@ func migratedTemplate(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("open template database: %v", err)
 	}
-	if _, err := s.Migrate(ctx); err != nil {
+	if _, err := s.Migrate(ctx, jobs.Migrator(sqlstore.Postgres)); err != nil {
 		s.Close()
 		t.Fatalf("migrate template database: %v", err)
 	}
@@ -153,7 +154,7 @@ func NewStore(t testing.TB, kind string) *sqlstore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	if kind == sqlstore.SQLite {
-		if _, err := s.Migrate(ctx); err != nil {
+		if _, err := s.Migrate(ctx, jobs.Migrator(sqlstore.SQLite)); err != nil {
 			t.Fatalf("migrate sqlite store: %v", err)
 		}
 	}

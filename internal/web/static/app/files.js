@@ -89,7 +89,22 @@ const uploads = new UploadManager(document.getElementById('uploads'), (file) => 
   list.querySelector(`[data-id="${file.id}"]`)?.remove();
   list.prepend(row(file));
   empty.hidden = true;
+  awaitThumbnail(file, 0);
 });
+
+// Thumbnails are made in the background: look again a few times.
+function awaitThumbnail(file, attempt) {
+  if (attempt >= 4) return;
+  setTimeout(async () => {
+    try {
+      const f = await api('GET', `/api/v1/files/${file.id}`);
+      const current = list.querySelector(`[data-id="${file.id}"]`);
+      if (!current) return;
+      if (f.has_thumbnail) current.replaceWith(row(f));
+      else awaitThumbnail(file, attempt + 1);
+    } catch { /* the file went away */ }
+  }, 1500 * 2 ** attempt);
+}
 const input = document.getElementById('file-input');
 input.addEventListener('change', () => {
   uploads.add([...input.files]);
