@@ -489,7 +489,7 @@ func (s *Uploads) SweepExpired(ctx context.Context) (int, error) {
 // PartialLister is implemented by blob stores that keep partial blobs of
 // chunked uploads where they can be listed (the local disk).
 type PartialLister interface {
-	StalePartials(ctx context.Context, before time.Time) ([]string, error)
+	StalePartials(ctx context.Context, before time.Time) ([]satchel.Partial, error)
 }
 
 // orphanAge is how old a partial blob with no upload must be to be swept: a
@@ -502,20 +502,20 @@ func (s *Uploads) SweepOrphans(ctx context.Context) (int, error) {
 	if !ok {
 		return 0, nil
 	}
-	keys, err := lister.StalePartials(ctx, s.now().Add(-orphanAge))
+	partials, err := lister.StalePartials(ctx, s.now().Add(-orphanAge))
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, key := range keys {
-		used, err := s.store.UploadKeyExists(ctx, key)
+	for _, p := range partials {
+		used, err := s.store.UploadKeyExists(ctx, p.Key)
 		if err != nil {
 			return removed, err
 		}
 		if used {
 			continue
 		}
-		if err := s.blobs.AbortChunked(ctx, key, ""); err != nil {
+		if err := s.blobs.AbortChunked(ctx, p.Key, p.Ref); err != nil {
 			return removed, err
 		}
 		removed++

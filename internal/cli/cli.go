@@ -10,10 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/satchelhq/satchel/internal/app"
 	"github.com/satchelhq/satchel/internal/blob/disk"
+	"github.com/satchelhq/satchel/internal/blob/s3"
 	"github.com/satchelhq/satchel/internal/config"
 	"github.com/satchelhq/satchel/internal/jobs"
+	"github.com/satchelhq/satchel/internal/satchel"
 	"github.com/satchelhq/satchel/internal/sqlstore"
 )
 
@@ -123,10 +127,30 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	return store, nil
 }
 
-func openBlobs(cfg config.Config) (*disk.Store, error) {
+// Blobs is a storage backend as a node uses it.
+type Blobs interface {
+	app.BlobStore
+	// Keys lists what the storage holds (for tools and tests).
+	Keys(ctx context.Context) ([]string, error)
+	StalePartials(ctx context.Context, before time.Time) ([]satchel.Partial, error)
+}
+
+var (
+	_ Blobs = (*disk.Store)(nil)
+	_ Blobs = (*s3.Store)(nil)
+)
+
+func openBlobs(ctx context.Context, cfg config.Config) (Blobs, error) {
 	loc, err := config.ParseStorageURL(cfg.StorageURL)
 	if err != nil {
 		return nil, err
+	}
+	if loc.Kind == "s3" {
+		l, err := s3.ParseURL(loc.URL)
+		if err != nil {
+			return nil, fmt.Errorf("SATCHEL_STORAGE_URL (--storage-url): %w", err)
+		}
+		return s3.New(ctx, l)
 	}
 	return disk.New(loc.Path)
 }

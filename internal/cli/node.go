@@ -33,7 +33,7 @@ type Node struct {
 	API        *httpapi.Server
 	Handler    http.Handler
 	Store      *sqlstore.Store
-	Blobs      *disk.Store
+	Blobs      Blobs
 	Uploads    *app.Uploads
 	Files      *app.Files
 	Thumbnails *app.Thumbnails
@@ -65,7 +65,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		store.Close()
 		return nil, err
 	}
-	blobs, err := openBlobs(cfg)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -107,8 +107,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 			if err != nil {
 				return err
 			}
-			n, err = blobs.RemoveStaleTemp(ctx, now(), time.Hour)
-			logSwept(ctx, log, "temporary files left by a crash", n)
+			if d, ok := blobs.(*disk.Store); ok {
+				n, err = d.RemoveStaleTemp(ctx, now(), time.Hour)
+				logSwept(ctx, log, "temporary files left by a crash", n)
+			}
 			return err
 		}},
 		{Name: "rate-limits", Every: 10 * time.Minute, Do: shares.SweepRateLimits},

@@ -76,7 +76,7 @@ func Settings() []Setting {
 			}},
 		{"SATCHEL_DATABASE_URL", "database-url", "", "SQLite file in the data dir; postgres://… selects PostgreSQL; sqlite:PATH names a SQLite file",
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-		{"SATCHEL_STORAGE_URL", "storage-url", "", "file://<data dir>/blobs; file://PATH stores blobs in a directory",
+		{"SATCHEL_STORAGE_URL", "storage-url", "", "file://<data dir>/blobs; file://PATH, or s3://bucket?endpoint=…&region=…&path_style=true",
 			func(c *Config, v string) error { c.StorageURL = v; return nil }},
 		{"SATCHEL_PUBLIC_URL", "public-url", "", "http://<addr>; the base of share URLs",
 			func(c *Config, v string) error { c.PublicURL = v; return nil }},
@@ -314,8 +314,9 @@ func ParseDatabaseURL(s string) (kind, dsn string, err error) {
 
 // StorageLocation is a parsed SATCHEL_STORAGE_URL.
 type StorageLocation struct {
-	Kind string // "file"
-	Path string
+	Kind string // "file" or "s3"
+	Path string // the directory, for "file"
+	URL  string // the whole URL, for "s3" (its backend reads the rest)
 }
 
 // ParseStorageURL parses a storage URL.
@@ -328,7 +329,11 @@ func ParseStorageURL(s string) (StorageLocation, error) {
 		}
 		return StorageLocation{Kind: "file", Path: p}, nil
 	case strings.HasPrefix(s, "s3://"):
-		return StorageLocation{}, fmt.Errorf("%q: S3 storage is not available in this version", s)
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return StorageLocation{}, fmt.Errorf("%q is not s3://bucket?endpoint=…&region=…&path_style=true", s)
+		}
+		return StorageLocation{Kind: "s3", URL: s}, nil
 	}
-	return StorageLocation{}, fmt.Errorf("%q is not a file:// URL", s)
+	return StorageLocation{}, fmt.Errorf("%q is neither file://PATH nor s3://bucket?…", s)
 }

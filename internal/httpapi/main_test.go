@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/satchelhq/satchel/internal/testutil/dbtest"
+	"github.com/satchelhq/satchel/internal/testutil/s3test"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }

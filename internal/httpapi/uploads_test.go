@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/satchelhq/satchel/internal/blob/disk"
 	"github.com/satchelhq/satchel/internal/testutil/apitest"
 )
 
@@ -58,18 +59,11 @@ func received(t *testing.T, c *apitest.Client, id string) []int {
 	return out
 }
 
-// partials lists the partial blobs (uploads being assembled) on disk.
+// partials lists the blobs being assembled (partial files or multipart
+// uploads).
 func partials(t *testing.T, env *apitest.Env) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(env.Node.Blobs.Dir(), ".uploads"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
+	return env.Partials(t)
 }
 
 func hashedChunks(t *testing.T, env *apitest.Env, id string) int {
@@ -268,8 +262,9 @@ func TestResumableCompleteRules(t *testing.T) {
 				}
 			}
 			// Chunks read back on the local disk keep the hash up to date:
-			// completion has nothing left to read.
-			if n := hashedChunks(t, env, id); n != 5 {
+			// completion has nothing left to read. S3 cannot read parts
+			// before completion: there the remainder is read once then.
+			if n := hashedChunks(t, env, id); b.Storage == "disk" && n != 5 {
 				t.Errorf("hashed_chunks before complete: %d, want 5", n)
 			}
 			f := alice.MustJSON("POST", "/api/v1/uploads/"+id+"/complete", nil, 200)
@@ -528,7 +523,7 @@ func metricValue(t *testing.T, env *apitest.Env, name string) float64 {
 // storage and recording the upload: the partial blob with no upload is
 // swept once old, one with an upload is kept.
 func TestOrphanPartialsSweep(t *testing.T) {
-	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+	apitest.ForEachOf(t, apitest.DiskBackends(), func(t *testing.T, b apitest.Backend) {
 		env := apitest.Start(t, b, nil)
 		alice := env.UserWithKey("alice")
 		ctx := context.Background()
@@ -537,8 +532,9 @@ func TestOrphanPartialsSweep(t *testing.T) {
 		}
 		newUpload(t, alice, "live.bin", randomBytes(t, 100), nil)
 		old := env.Clock.Now().Add(-2 * time.Hour)
+		dir := env.Node.Blobs.(*disk.Store).Dir()
 		for _, name := range partials(t, env) {
-			os.Chtimes(filepath.Join(env.Node.Blobs.Dir(), ".uploads", name), old, old)
+			os.Chtimes(filepath.Join(dir, ".uploads", name), old, old)
 		}
 		n, err := env.Node.Uploads.SweepOrphans(ctx)
 		if err != nil {

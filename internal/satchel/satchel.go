@@ -191,3 +191,10 @@ type RateLimit struct {
 	Max    int
 	Window time.Duration
 }
+
+// Partial is a blob being assembled from chunks: its key, and the storage's
+// reference for it (an S3 multipart upload ID; "" on the local disk).
+type Partial struct {
+	Key string
+	Ref string
+}

@@ -306,20 +306,37 @@ func (s *Store) Locate(ctx context.Context, key string) (string, error) {
 	return p, nil
 }
 
-// StalePartials lists the keys of partial blobs (chunked uploads) untouched
-// since before `before`.
-func (s *Store) StalePartials(ctx context.Context, before time.Time) ([]string, error) {
+// StalePartials lists the partial blobs (chunked uploads) untouched since
+// before `before`.
+func (s *Store) StalePartials(ctx context.Context, before time.Time) ([]satchel.Partial, error) {
 	entries, err := os.ReadDir(s.partials)
 	if err != nil {
 		return nil, mapErr("list partial blobs", err)
 	}
-	var keys []string
+	var out []satchel.Partial
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && info.ModTime().Before(before) && validKey(e.Name()) {
-			keys = append(keys, e.Name())
+			out = append(out, satchel.Partial{Key: e.Name()})
 		}
 	}
-	return keys, nil
+	return out, nil
+}
+
+// Keys lists every file in the blob directory, temporary and partial ones
+// included, for tools and tests.
+func (s *Store) Keys(ctx context.Context) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(s.dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(s.dir, p)
+			keys = append(keys, rel)
+		}
+		return nil
+	})
+	return keys, mapErr("list blobs", err)
 }
 
 // ctxReader stops a copy when the context ends.

@@ -22,20 +22,36 @@ import (
 	"github.com/satchelhq/satchel/internal/cli"
 	"github.com/satchelhq/satchel/internal/config"
 	"github.com/satchelhq/satchel/internal/secret"
+	"github.com/satchelhq/satchel/internal/sqlstore"
 	"github.com/satchelhq/satchel/internal/testutil/dbtest"
+	"github.com/satchelhq/satchel/internal/testutil/s3test"
 )
 
 // Backend names a database and storage pair that the HTTP suites run on.
 type Backend struct {
 	Name     string
-	Database string
+	Database string // sqlstore.SQLite or sqlstore.Postgres
+	Storage  string // "disk" or "s3"
 }
 
-// Backends lists every backend.
+// Backends lists every backend: the embedded default, PostgreSQL with the
+// local disk, and PostgreSQL with S3 (versitygw) as many nodes run.
 func Backends() []Backend {
+	return []Backend{
+		{Name: "sqlite", Database: sqlstore.SQLite, Storage: "disk"},
+		{Name: "postgres", Database: sqlstore.Postgres, Storage: "disk"},
+		{Name: "postgres+s3", Database: sqlstore.Postgres, Storage: "s3"},
+	}
+}
+
+// DiskBackends lists the backends on the local disk, for tests of what only
+// the disk does (reading chunks back early, its temporary files).
+func DiskBackends() []Backend {
 	var out []Backend
-	for _, k := range dbtest.Kinds {
-		out = append(out, Backend{Name: k, Database: k})
+	for _, b := range Backends() {
+		if b.Storage == "disk" {
+			out = append(out, b)
+		}
 	}
 	return out
 }
@@ -43,7 +59,13 @@ func Backends() []Backend {
 // ForEach runs fn as a subtest on every backend.
 func ForEach(t *testing.T, fn func(t *testing.T, b Backend)) {
 	t.Helper()
-	for _, b := range Backends() {
+	ForEachOf(t, Backends(), fn)
+}
+
+// ForEachOf runs fn as a subtest on each of backends.
+func ForEachOf(t *testing.T, backends []Backend, fn func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
 	}
 }
@@ -111,6 +133,9 @@ func StartWith(t testing.TB, o Options) *Env {
 		"SATCHEL_DATABASE_URL": dbtest.NewDatabaseURL(t, b.Database),
 		"SATCHEL_LOG_LEVEL":    "debug",
 	}
+	if b.Storage == "s3" {
+		env["SATCHEL_STORAGE_URL"] = s3test.StorageURL(t)
+	}
 	for k, v := range settings {
 		env[k] = v
 	}
@@ -153,6 +178,32 @@ func StartWith(t testing.TB, o Options) *Env {
 		node.Close()
 	})
 	return &Env{T: t, URL: srv.URL, Config: cfg, Node: node, Clock: clock, Logs: logs, logMu: mu, Backend: b}
+}
+
+// BlobKeys lists everything the node's storage holds: blobs, and on the
+// disk its temporary and partial files too.
+func (e *Env) BlobKeys(t testing.TB) []string {
+	t.Helper()
+	keys, err := e.Node.Blobs.Keys(context.Background())
+	if err != nil {
+		t.Fatalf("list blobs: %v", err)
+	}
+	return keys
+}
+
+// Partials lists the blobs being assembled from chunks (partial files on
+// the disk, multipart uploads on S3).
+func (e *Env) Partials(t testing.TB) []string {
+	t.Helper()
+	ps, err := e.Node.Blobs.StalePartials(context.Background(), time.Now().Add(100*365*24*time.Hour))
+	if err != nil {
+		t.Fatalf("list partial blobs: %v", err)
+	}
+	var keys []string
+	for _, p := range ps {
+		keys = append(keys, p.Key)
+	}
+	return keys
 }
 
 // LogText returns what the node has logged so far.

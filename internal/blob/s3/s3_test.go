@@ -1,0 +1,131 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/satchelhq/satchel/internal/blob/blobtest"
+	"github.com/satchelhq/satchel/internal/blob/s3"
+	"github.com/satchelhq/satchel/internal/testutil/faultproxy"
+	"github.com/satchelhq/satchel/internal/testutil/s3test"
+)
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
+
+func newStore(t *testing.T, url string) *s3.Store {
+	t.Helper()
+	loc, err := s3.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := s3.New(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blobtest.Store {
+		s := newStore(t, s3test.StorageURL(t))
+		t.Cleanup(func() {
+			// Whatever a test did, no multipart upload may be left open.
+			partials, err := s.StalePartials(context.Background(), time.Now().Add(time.Hour))
+			if err != nil || len(partials) != 0 {
+				t.Errorf("multipart uploads left: %v %v", partials, err)
+			}
+		})
+		return s
+	})
+}
+
+func TestParseURL(t *testing.T) {
+	loc, err := s3.ParseURL("s3://media?endpoint=http://127.0.0.1:7070&region=eu-west-1&path_style=true&prefix=satchel/")
+	if err != nil || loc.Bucket != "media" || loc.Endpoint != "http://127.0.0.1:7070" || loc.Region != "eu-west-1" || !loc.PathStyle || loc.Prefix != "satchel" {
+		t.Errorf("got %+v, %v", loc, err)
+	}
+	if loc, _ := s3.ParseURL("s3://media"); loc.Region != "us-east-1" || loc.PathStyle {
+		t.Errorf("defaults: %+v", loc)
+	}
+	for _, bad := range []string{"s3://", "http://media", "s3://media?endpoint=ftp://x", "s3://media?path_style=maybe", "s3://media?colour=blue"} {
+		if _, err := s3.ParseURL(bad); err == nil {
+			t.Errorf("ParseURL(%q) accepted", bad)
+		}
+	}
+}
+
+// TestRangeFetchesOnlyTheRange reads 100 bytes in the middle of a 24 MiB
+// blob through a proxy that counts bytes: far less than the blob crosses.
+func TestRangeFetchesOnlyTheRange(t *testing.T) {
+	url := s3test.StorageURL(t)
+	loc, _ := s3.ParseURL(url)
+	proxy := faultproxy.New(t, loc.Endpoint[len("http://"):])
+	loc.Endpoint = "http://" + proxy.Addr
+	s, err := s3.New(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	content := make([]byte, 24<<20)
+	rand.Read(content)
+	if _, err := s.Put(ctx, "bigblob", bytes.NewReader(content)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "bigblob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	before := proxy.BytesDown()
+	if size, _ := r.Seek(0, io.SeekEnd); size != int64(len(content)) {
+		t.Fatalf("size %d", size)
+	}
+	r.Seek(10<<20, io.SeekStart)
+	buf := make([]byte, 100)
+	if _, err := io.ReadFull(r, buf); err != nil || !bytes.Equal(buf, content[10<<20:10<<20+100]) {
+		t.Fatalf("range read: %v", err)
+	}
+	if n := proxy.BytesDown() - before; n > 2<<20 {
+		t.Errorf("reading 100 bytes fetched %d bytes", n)
+	}
+	// Reading on in order gets the rest right, in growing windows.
+	rest, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(rest, content[10<<20+100:]) {
+		t.Errorf("reading on: %d bytes, %v", len(rest), err)
+	}
+}
+
+// TestStoreDown: with the object store gone, calls fail as unavailable and
+// an upload leaves nothing once it is back.
+func TestStoreDown(t *testing.T) {
+	url := s3test.StorageURL(t)
+	loc, _ := s3.ParseURL(url)
+	proxy := faultproxy.New(t, loc.Endpoint[len("http://"):])
+	loc.Endpoint = "http://" + proxy.Addr
+	s, err := s3.New(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	proxy.Down()
+	if err := s.Ping(ctx); err == nil {
+		t.Errorf("ping with the store down succeeded")
+	}
+	if _, err := s.Put(ctx, "k1", bytes.NewReader([]byte("x"))); err == nil {
+		t.Errorf("put with the store down succeeded")
+	}
+	proxy.Up(t)
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("ping after the store came back: %v", err)
+	}
+	if _, err := s.Open(ctx, "k1"); err == nil {
+		t.Errorf("the failed put left a blob")
+	}
+	_ = errors.New
+}
