@@ -103,7 +103,10 @@ func (t *Thumbnails) MakeThumbnail(ctx context.Context, fileID string) error {
 	if err != nil {
 		return fmt.Errorf("thumbnail of file %s: %w", f.ID, err)
 	}
-	key := f.StorageKey + ".thumb" + th.Ext
+	// A key of its own for each attempt: two attempts that overlap (a
+	// rescued job whose first run still goes on) cannot remove each
+	// other's thumbnail.
+	key := f.StorageKey + ".thumb-" + NewStorageKey()[:8] + th.Ext
 	if _, err := t.blobs.Put(ctx, key, bytes.NewReader(th.Data)); err != nil {
 		return fmt.Errorf("store thumbnail of file %s: %w", f.ID, err)
 	}
@@ -126,7 +129,7 @@ func (t *Thumbnails) video(ctx context.Context, f satchel.File, r io.Reader) (th
 		if err != nil {
 			return thumb.Thumbnail{}, fmt.Errorf("locate file %s: %w", f.ID, err)
 		}
-		return thumb.Video(ctx, t.cfg.FFmpeg, where, t.cfg.VideoTimeout)
+		return thumb.Video(ctx, t.cfg.FFmpeg, where, t.cfg.MaxPixels, t.cfg.VideoTimeout)
 	}
 	tmp, err := os.CreateTemp("", "satchel-video-*")
 	if err != nil {
@@ -137,5 +140,5 @@ func (t *Thumbnails) video(ctx context.Context, f satchel.File, r io.Reader) (th
 	if _, err := io.Copy(tmp, r); err != nil {
 		return thumb.Thumbnail{}, fmt.Errorf("copy file %s for ffmpeg: %w", f.ID, err)
 	}
-	return thumb.Video(ctx, t.cfg.FFmpeg, tmp.Name(), t.cfg.VideoTimeout)
+	return thumb.Video(ctx, t.cfg.FFmpeg, tmp.Name(), t.cfg.MaxPixels, t.cfg.VideoTimeout)
 }

@@ -351,7 +351,11 @@ func (s *Uploads) Complete(ctx context.Context, userID, id string) (satchel.File
 			return satchel.File{}, err
 		}
 		if claimed {
-			return s.complete(ctx, u)
+			// The work goes on if the client hangs up: a retry then finds
+			// the File instead of starting over.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completionLease)
+			defer cancel()
+			return s.complete(cctx, u)
 		}
 		if time.Now().After(waitUntil) {
 			return satchel.File{}, satchel.Errorf(satchel.ErrConflict, "another request is completing this upload; try again shortly")
@@ -473,13 +477,15 @@ func (s *Uploads) SweepExpired(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		gone, err := s.store.DeleteExpiredUploads(ctx, s.now(), 100)
+		expired := 0
 		for _, u := range gone {
 			if u.Status == satchel.UploadInProgress {
 				s.dropBytes(ctx, u)
+				expired++
 			}
 		}
 		total += len(gone)
-		s.obs.UploadsExpired(len(gone))
+		s.obs.UploadsExpired(expired)
 		if err != nil || len(gone) < 100 {
 			return total, err
 		}
@@ -596,7 +602,7 @@ func (c *chunkBody) failure(err error) error {
 	case c.err != nil && errors.As(c.err, &de):
 		return c.err
 	case c.err != nil:
-		return satchel.Errorf(satchel.ErrInvalid, "chunk %d was cut off before its end: %v", c.index, c.err)
+		return satchel.Errorf(satchel.ErrInvalid, "chunk %d was cut off before its end", c.index)
 	}
 	return fmt.Errorf("store chunk %d: %w", c.index, err)
 }

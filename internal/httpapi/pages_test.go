@@ -42,7 +42,8 @@ func TestAppPages(t *testing.T) {
 		}
 	}
 	// Signed in, the sign-in page sends you on, but only within the site.
-	for next, want := range map[string]string{"/shares": "/shares", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+	for next, want := range map[string]string{"/shares": "/shares", "/account?x=1": "/account?x=1", "//evil.example": "/",
+		"https://evil.example": "/", "/\\evil.example": "/", "/\t/evil.example": "/", "/%09/evil.example": "/%09/evil.example", "evil": "/"} {
 		resp := browser.Do("GET", "/login?next="+url.QueryEscape(next), nil)
 		if resp.Status != 303 || resp.Header.Get("Location") != want {
 			t.Errorf("next=%q: %d %q, want %q", next, resp.Status, resp.Header.Get("Location"), want)

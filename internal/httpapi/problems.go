@@ -123,15 +123,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeProblem(w http.ResponseWriter, p problem) {
 	h := w.Header()
+	clearContentHeaders(h)
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
-	h.Del("Content-Disposition")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-	h.Del("ETag")
-	h.Del("Last-Modified")
-	h.Del("Content-Length")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// clearContentHeaders removes the headers that describe content, set by
+// http.ServeContent before it turned out to send none.
+func clearContentHeaders(h http.Header) {
+	for _, k := range []string{"Content-Disposition", "Content-Length", "Content-Range", "Content-Encoding", "ETag", "Last-Modified", "Accept-Ranges"} {
+		h.Del(k)
+	}
 }
 
 // problemForStatus makes a problem for a status the standard library chose

@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/satchelhq/satchel/internal/satchel"
 )
@@ -135,7 +135,7 @@ func (s *Server) unlockShare(w http.ResponseWriter, r *http.Request) error {
 		return s.shareFailure(w, r, token, err)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := r.ParseMultipartForm(64 << 10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return satchel.Errorf(satchel.ErrInvalid, "the form cannot be read")
 	}
 	cookie, maxAge, err := s.shares.Unlock(r.Context(), sh, r.PostForm.Get("password"), s.clientAddr(r))
@@ -164,18 +164,17 @@ func (s *Server) authorizeShare(r *http.Request, sh satchel.Share) error {
 	return s.shares.Authorize(r.Context(), sh, cookie, r.Header.Get("X-Share-Password"), s.clientAddr(r))
 }
 
-// shareDownload serves a link's file. A response that starts at the first
-// byte counts as a download, and with a download limit exactly that many
-// succeed, however many arrive at once.
+// shareDownload serves a link's file. A response that sends the content
+// from its first byte counts as a download, and with a download limit
+// exactly that many succeed, however many arrive at once. What counts is
+// decided by what http.ServeContent is about to send (its status and
+// Content-Range), not by guessing from the request's headers.
 func (s *Server) shareDownload(w http.ResponseWriter, r *http.Request) error {
 	publicHeaders(w)
 	token := r.PathValue("token")
 	sh, f, err := s.openShare(r)
 	if err == nil {
 		err = s.authorizeShare(r, sh)
-	}
-	if err == nil && startsAtZero(r, f) {
-		err = s.shares.CountDownload(r.Context(), sh)
 	}
 	if err != nil {
 		return s.shareFailure(w, r, token, err)
@@ -185,9 +184,80 @@ func (s *Server) shareDownload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer content.Close()
-	serveContent(w, r, "attachment", f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
+	cw := &countingWriter{ResponseWriter: w, r: r, count: func() error { return s.shares.CountDownload(r.Context(), sh) }}
+	serveContent(cw, r, "attachment", f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
+	if cw.err != nil {
+		// Nothing was written: answer the refusal instead of the content.
+		clearContentHeaders(w.Header())
+		publicHeaders(w)
+		return s.shareFailure(w, r, token, cw.err)
+	}
 	return nil
 }
+
+// countingWriter counts a download when the response about to be written
+// sends the content from byte 0: a 200 to a GET, a 206 whose range starts at
+// 0, or any multipart 206 (several ranges can add up to the whole file). If
+// the link allows no more downloads, nothing is written and err says why.
+type countingWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	count   func() error
+	decided bool
+	err     error
+}
+
+func (c *countingWriter) counts(code int) bool {
+	if c.r.Method != http.MethodGet {
+		return false
+	}
+	switch code {
+	case http.StatusOK:
+		return true
+	case http.StatusPartialContent:
+		h := c.ResponseWriter.Header()
+		return strings.HasPrefix(h.Get("Content-Range"), "bytes 0-") ||
+			strings.HasPrefix(h.Get("Content-Type"), "multipart/byteranges")
+	}
+	return false
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if !c.decided {
+		c.decided = true
+		if c.counts(code) {
+			if c.err = c.count(); c.err != nil {
+				return // the caller answers with the refusal
+			}
+		}
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if !c.decided {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *countingWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !c.decided {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{c.ResponseWriter}, src)
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // shareThumbnail serves a link's thumbnail; it never counts as a download.
 func (s *Server) shareThumbnail(w http.ResponseWriter, r *http.Request) error {
@@ -206,57 +276,6 @@ func (s *Server) shareThumbnail(w http.ResponseWriter, r *http.Request) error {
 	defer thumb.Close()
 	serveThumbnail(w, r, f, thumb)
 	return nil
-}
-
-// startsAtZero reports whether the response to r will send the content from
-// its first byte: a full GET, or a range that starts at 0. HEAD, a 304, a
-// failed precondition, a range from elsewhere or one that cannot be served
-// send no content from byte 0.
-func startsAtZero(r *http.Request, f satchel.File) bool {
-	if r.Method != http.MethodGet {
-		return false
-	}
-	etag := `"` + f.SHA256 + `"`
-	if m := r.Header.Get("If-Match"); m != "" && m != "*" && !etagListHas(m, etag) {
-		return false
-	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == "*" || etagListHas(inm, etag)) {
-		return false
-	}
-	rng := r.Header.Get("Range")
-	if rng == "" {
-		return true
-	}
-	if ir := r.Header.Get("If-Range"); ir != "" {
-		if strings.HasPrefix(ir, `"`) || strings.HasPrefix(ir, "W/") {
-			if ir != etag {
-				return true // a stale If-Range gets the whole file
-			}
-		} else if t, err := http.ParseTime(ir); err != nil || f.CreatedAt.Truncate(time.Second).After(t) {
-			return true
-		}
-	}
-	spec, ok := strings.CutPrefix(rng, "bytes=")
-	if !ok {
-		return false
-	}
-	first, _, _ := strings.Cut(spec, ",")
-	start, end, _ := strings.Cut(strings.TrimSpace(first), "-")
-	if start == "" { // a suffix: the last n bytes
-		n, err := strconv.ParseInt(end, 10, 64)
-		return err == nil && n > 0 && n >= f.Size
-	}
-	a, err := strconv.ParseInt(start, 10, 64)
-	return err == nil && a == 0 && f.Size > 0
-}
-
-func etagListHas(list, etag string) bool {
-	for _, e := range strings.Split(list, ",") {
-		if strings.TrimPrefix(strings.TrimSpace(e), "W/") == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // clientAddr is the address of the client: the connection's peer, unless

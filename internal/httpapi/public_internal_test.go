@@ -1,13 +1,9 @@
 package httpapi
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
-	"time"
-
-	"github.com/satchelhq/satchel/internal/satchel"
 )
 
 func TestClientAddr(t *testing.T) {
@@ -39,44 +35,6 @@ func TestClientAddr(t *testing.T) {
 			}
 			if got := s.clientAddr(r); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestStartsAtZero(t *testing.T) {
-	modified := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
-	f := satchel.File{Size: 1000, SHA256: "abc", CreatedAt: modified}
-	for _, tt := range []struct {
-		name    string
-		method  string
-		headers []string
-		want    bool
-	}{
-		{"full GET", "GET", nil, true},
-		{"HEAD", "HEAD", nil, false},
-		{"range from 0", "GET", []string{"Range", "bytes=0-99"}, true},
-		{"open range from 0", "GET", []string{"Range", "bytes=0-"}, true},
-		{"range from 1", "GET", []string{"Range", "bytes=1-"}, false},
-		{"several ranges, first from 0", "GET", []string{"Range", "bytes=0-9,50-59"}, true},
-		{"suffix shorter than the file", "GET", []string{"Range", "bytes=-10"}, false},
-		{"suffix as long as the file", "GET", []string{"Range", "bytes=-1000"}, true},
-		{"not modified", "GET", []string{"If-None-Match", `"abc"`}, false},
-		{"modified", "GET", []string{"If-None-Match", `"old"`}, true},
-		{"failed If-Match", "GET", []string{"If-Match", `"old"`}, false},
-		{"stale If-Range gets everything", "GET", []string{"Range", "bytes=500-", "If-Range", `"old"`}, true},
-		{"fresh If-Range keeps the range", "GET", []string{"Range", "bytes=500-", "If-Range", `"abc"`}, false},
-		{"If-Range date before the change", "GET", []string{"Range", "bytes=500-", "If-Range", modified.Add(-time.Hour).Format(http.TimeFormat)}, true},
-		{"If-Range date after the change", "GET", []string{"Range", "bytes=500-", "If-Range", modified.Format(http.TimeFormat)}, false},
-		{"not bytes", "GET", []string{"Range", "pages=1-2"}, false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, "/s/x/download", nil)
-			for i := 0; i+1 < len(tt.headers); i += 2 {
-				r.Header.Set(tt.headers[i], tt.headers[i+1])
-			}
-			if got := startsAtZero(r, f); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -186,10 +187,46 @@ func TestShareCounting(t *testing.T) {
 			})
 		}
 		count := func() float64 {
-			return alice.MustJSON("GET", "/api/v1/shares", nil, 200)["items"].([]any)[0].(map[string]any)["download_count"].(float64)
+			for _, it := range alice.MustJSON("GET", "/api/v1/shares", nil, 200)["items"].([]any) {
+				if it.(map[string]any)["token"] == token {
+					return it.(map[string]any)["download_count"].(float64)
+				}
+			}
+			t.Fatalf("share %s not listed", token)
+			return 0
+		}
+		// What counts is what is sent, however the request is phrased.
+		for _, tt := range []struct {
+			name    string
+			headers []string
+			status  int
+		}{
+			{"future If-Modified-Since", []string{"If-Modified-Since", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, 304},
+			{"past If-Unmodified-Since", []string{"If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT"}, 412},
+			{"malformed range", []string{"Range", "bytes=0-abc"}, 416},
+		} {
+			if resp := anon.Do("GET", "/s/"+token+"/download", nil, tt.headers...); resp.Status != tt.status {
+				t.Errorf("%s: got %d, want %d", tt.name, resp.Status, tt.status)
+			}
 		}
 		if n := count(); n != 0 {
 			t.Fatalf("requests that send nothing from byte 0 were counted: %v", n)
+		}
+		// Several ranges that add up to the file, or an If-Range date that
+		// is not the file's, send it all: that counts.
+		for _, headers := range [][]string{
+			{"Range", "bytes=1-,0-"},
+			{"Range", "bytes=1-,0-0"},
+			{"Range", "bytes=500-", "If-Range", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)},
+		} {
+			_, sh := shareOf(t, alice, map[string]any{"max_downloads": 1})
+			link := "/s/" + sh["token"].(string) + "/download"
+			if resp := anon.Do("GET", link, nil, headers...); resp.Status != 200 && resp.Status != 206 {
+				t.Fatalf("%v: %d", headers, resp.Status)
+			}
+			if resp := anon.Do("GET", link, nil, headers...); resp.Status != 410 {
+				t.Errorf("%v sent the file again after the link was used up: %d", headers, resp.Status)
+			}
 		}
 		resp := anon.Do("GET", "/s/"+token+"/download", nil, "Range", "bytes=0-99")
 		if resp.Status != 206 || string(resp.Body) != string(content[:100]) {
@@ -212,7 +249,7 @@ func TestShareCounting(t *testing.T) {
 				t.Errorf("%s of a used-up link: %d", method, resp.Status)
 			}
 		}
-		if v := metricValue(t, env, "satchel_share_downloads_total"); v != 2 {
+		if v := metricValue(t, env, "satchel_share_downloads_total"); v != 5 {
 			t.Errorf("downloads counted metric: %v", v)
 		}
 	})

@@ -21,6 +21,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/satchelhq/satchel/internal/satchel"
 )
 
 // Queue names: thumbnails have their own, so that how many are made at once
@@ -36,9 +38,11 @@ type Thumbnailer interface {
 	MakeThumbnail(ctx context.Context, fileID string) error
 }
 
-// BlobRemover removes blobs; a missing one is not an error.
+// BlobRemover removes blobs, and blobs being assembled; a missing one is not
+// an error.
 type BlobRemover interface {
 	Delete(ctx context.Context, key string) error
+	AbortChunked(ctx context.Context, key, ref string) error
 }
 
 // Sweep is housekeeping done every Every, on one node.
@@ -225,9 +229,9 @@ func (q *Queue) EnqueueThumbnailTx(ctx context.Context, tx *sql.Tx, fileID strin
 	return nil
 }
 
-// EnqueueBlobDeletionTx enqueues the removal of blobs in tx.
-func (q *Queue) EnqueueBlobDeletionTx(ctx context.Context, tx *sql.Tx, keys []string) error {
-	_, err := q.client.InsertTx(ctx, tx, DeleteBlobsArgs{Keys: keys}, nil)
+// EnqueueBlobDeletionTx enqueues the removal of blobs and partial blobs in tx.
+func (q *Queue) EnqueueBlobDeletionTx(ctx context.Context, tx *sql.Tx, keys []string, partials []satchel.Partial) error {
+	_, err := q.client.InsertTx(ctx, tx, DeleteBlobsArgs{Keys: keys, Partials: partials}, nil)
 	if err != nil {
 		return fmt.Errorf("enqueue blob deletion: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/satchelhq/satchel/internal/satchel"
 )
 
 // ThumbnailArgs asks for the thumbnail of a file.
@@ -34,9 +36,10 @@ func (w *thumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	return w.thumbs.MakeThumbnail(ctx, job.Args.FileID)
 }
 
-// DeleteBlobsArgs asks for blobs to be removed.
+// DeleteBlobsArgs asks for blobs, and blobs being assembled, to be removed.
 type DeleteBlobsArgs struct {
-	Keys []string `json:"keys"`
+	Keys     []string          `json:"keys"`
+	Partials []satchel.Partial `json:"partials,omitempty"`
 }
 
 // Kind names the job.
@@ -48,6 +51,11 @@ type deleteBlobsWorker struct {
 }
 
 func (w *deleteBlobsWorker) Work(ctx context.Context, job *river.Job[DeleteBlobsArgs]) error {
+	for _, p := range job.Args.Partials {
+		if err := w.blobs.AbortChunked(ctx, p.Key, p.Ref); err != nil {
+			return fmt.Errorf("remove partial blob %s: %w", p.Key, err)
+		}
+	}
 	for _, key := range job.Args.Keys {
 		if err := w.blobs.Delete(ctx, key); err != nil {
 			return fmt.Errorf("delete blob %s: %w", key, err)

@@ -195,6 +195,6 @@ type RateLimit struct {
 // Partial is a blob being assembled from chunks: its key, and the storage's
 // reference for it (an S3 multipart upload ID; "" on the local disk).
 type Partial struct {
-	Key string
-	Ref string
+	Key string `json:"key"`
+	Ref string `json:"ref,omitempty"`
 }

@@ -3,9 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // downloadCounter commits download counts in groups. Each count is still its
@@ -95,13 +100,17 @@ func (c *downloadCounter) commit(batch []*countRequest) {
 	s := c.s
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Rows are locked in one order (by share), so that two nodes' batches
+	// cannot deadlock; should the database still pick a victim, try again.
+	ordered := slices.Clone(batch)
+	slices.SortStableFunc(ordered, func(a, b *countRequest) int { return strings.Compare(a.shareID, b.shareID) })
 	update, err := s.prepared(ctx, `UPDATE share_links SET download_count = download_count + 1
 		WHERE id = $1 AND (max_downloads IS NULL OR download_count < max_downloads)
 		AND (expires_at IS NULL OR expires_at > $2)`)
-	if err == nil {
+	for attempt := 0; err == nil; attempt++ {
 		err = s.tx(ctx, "count downloads", func(tx *sql.Tx) error {
 			st := tx.StmtContext(ctx, update)
-			for _, r := range batch {
+			for _, r := range ordered {
 				res, err := st.ExecContext(ctx, r.shareID, s.d.ts(r.now))
 				if err != nil {
 					return err
@@ -114,6 +123,9 @@ func (c *downloadCounter) commit(batch []*countRequest) {
 			}
 			return nil
 		})
+		if !retryable(err) || attempt == 4 {
+			break
+		}
 	}
 	for _, r := range batch {
 		if err != nil {
@@ -121,6 +133,13 @@ func (c *downloadCounter) commit(batch []*countRequest) {
 		}
 		close(r.ready)
 	}
+}
+
+// retryable reports whether a transaction failed only because of another
+// one (a deadlock or a serialization failure): running it again may work.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // close stops the counter after answering what is queued.

@@ -14,9 +14,10 @@ import (
 type JobQueue interface {
 	// EnqueueThumbnailTx asks for a thumbnail of a newly completed file.
 	EnqueueThumbnailTx(ctx context.Context, tx *sql.Tx, fileID string) error
-	// EnqueueBlobDeletionTx asks for blobs to be removed (again, if the
-	// caller's own attempt fails or a crash interrupts it).
-	EnqueueBlobDeletionTx(ctx context.Context, tx *sql.Tx, keys []string) error
+	// EnqueueBlobDeletionTx asks for blobs, and blobs being assembled, to be
+	// removed (again, if the caller's own attempt fails or a crash
+	// interrupts it).
+	EnqueueBlobDeletionTx(ctx context.Context, tx *sql.Tx, keys []string, partials []satchel.Partial) error
 }
 
 // UseJobs makes the store enqueue background work on q. Without it (the
@@ -40,7 +41,16 @@ func (s *Store) enqueueBlobDeletion(ctx context.Context, tx *sql.Tx, keys ...str
 	if s.jobs == nil || len(nonEmpty) == 0 {
 		return nil
 	}
-	return s.jobs.EnqueueBlobDeletionTx(ctx, tx, nonEmpty)
+	return s.jobs.EnqueueBlobDeletionTx(ctx, tx, nonEmpty, nil)
+}
+
+// enqueueUploadDeletion asks for the bytes of an unfinished upload to go:
+// its chunks, and the blob they may have been assembled into.
+func (s *Store) enqueueUploadDeletion(ctx context.Context, tx *sql.Tx, u satchel.Upload) error {
+	if s.jobs == nil || u.StorageKey == "" {
+		return nil
+	}
+	return s.jobs.EnqueueBlobDeletionTx(ctx, tx, []string{u.StorageKey}, []satchel.Partial{{Key: u.StorageKey, Ref: u.StorageRef}})
 }
 
 // GetFileByID returns a completed file whoever owns it, for background work.

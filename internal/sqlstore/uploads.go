@@ -261,8 +261,10 @@ func (s *Store) FailUpload(ctx context.Context, u satchel.Upload, now time.Time)
 		if err := oneRow(res, err, "upload"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, u.UserID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, u.UserID); err != nil {
+			return err
+		}
+		return s.enqueueUploadDeletion(ctx, tx, u)
 	})
 }
 
@@ -283,8 +285,10 @@ func (s *Store) DeleteUpload(ctx context.Context, userID, id string, now time.Ti
 		if err != nil || u.Status != satchel.UploadInProgress {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, userID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, userID); err != nil {
+			return err
+		}
+		return s.enqueueUploadDeletion(ctx, tx, u)
 	})
 	return u, err
 }
@@ -317,8 +321,10 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time, limit i
 			if err != nil || u.Status != satchel.UploadInProgress {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, u.UserID)
-			return err
+			if _, err = tx.ExecContext(ctx, `UPDATE users SET storage_used_bytes = storage_used_bytes - $1 WHERE id = $2`, u.TotalSize, u.UserID); err != nil {
+				return err
+			}
+			return s.enqueueUploadDeletion(ctx, tx, u)
 		})
 		if errors.Is(err, satchel.ErrNotFound) {
 			continue // touched or taken meanwhile

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -20,10 +22,11 @@ const videoFormats = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,ogg,m
 
 // Video makes the thumbnail of a video from its frame one second in (or
 // its first frame, for a shorter one), with ffmpeg: run directly, no shell,
-// under a timeout. input is a path or an http(s) URL ffmpeg can read.
-func Video(ctx context.Context, ffmpeg, input string, timeout time.Duration) (Thumbnail, error) {
+// under a timeout, decoding frames of at most maxPixels. input is a path or
+// an http(s) URL ffmpeg can read.
+func Video(ctx context.Context, ffmpeg, input string, maxPixels int64, timeout time.Duration) (Thumbnail, error) {
 	for _, at := range []string{"1", "0"} {
-		frame, err := videoFrame(ctx, ffmpeg, input, at, timeout)
+		frame, err := videoFrame(ctx, ffmpeg, input, at, maxPixels, timeout)
 		if errors.Is(err, ErrNoFrame) {
 			continue
 		}
@@ -39,13 +42,19 @@ func Video(ctx context.Context, ffmpeg, input string, timeout time.Duration) (Th
 	return Thumbnail{}, ErrNoFrame
 }
 
-func videoFrame(ctx context.Context, ffmpeg, input, at string, timeout time.Duration) ([]byte, error) {
+func videoFrame(ctx context.Context, ffmpeg, input, at string, maxPixels int64, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// A file may only read that file; a URL only HTTP(S).
+	protocols := "file"
+	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
+		protocols = "http,https,tcp,tls"
+	}
 	cmd := exec.CommandContext(ctx, ffmpeg,
-		"-nostdin", "-hide_banner", "-loglevel", "error",
-		"-protocol_whitelist", "file,http,https,tcp,tls",
+		"-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
+		"-protocol_whitelist", protocols,
 		"-format_whitelist", videoFormats,
+		"-max_pixels", strconv.FormatInt(maxPixels, 10),
 		"-ss", at, "-i", input,
 		"-frames:v", "1", "-an", "-sn",
 		"-vf", fmt.Sprintf("scale=w='min(%d,iw)':h='min(%d,ih)':force_original_aspect_ratio=decrease", MaxSide, MaxSide),

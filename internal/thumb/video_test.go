@@ -34,7 +34,7 @@ func TestVideo(t *testing.T) {
 			if out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", tt.args, p).CombinedOutput(); err != nil {
 				t.Fatalf("make the video: %v\n%s", err, out)
 			}
-			th, err := Video(context.Background(), ffmpeg, p, 30*time.Second)
+			th, err := Video(context.Background(), ffmpeg, p, 50_000_000, 30*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,14 +54,22 @@ func TestHostileVideo(t *testing.T) {
 	notVideo := filepath.Join(dir, "clip.mp4")
 	os.WriteFile(notVideo, []byte("this is not a video at all"), 0o644)
 	for _, p := range []string{playlist, notVideo} {
-		if _, err := Video(context.Background(), ffmpeg, p, 30*time.Second); !errors.Is(err, ErrNoFrame) {
+		if _, err := Video(context.Background(), ffmpeg, p, 50_000_000, 30*time.Second); !errors.Is(err, ErrNoFrame) {
 			t.Errorf("%s: got %v, want ErrNoFrame", filepath.Base(p), err)
 		}
+	}
+	// A video with larger frames than the budget gets none.
+	big := filepath.Join(dir, "big.mp4")
+	if out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=640x480:rate=5", big).CombinedOutput(); err != nil {
+		t.Fatalf("make a video: %v\n%s", err, out)
+	}
+	if _, err := Video(context.Background(), ffmpeg, big, 100_000, 30*time.Second); !errors.Is(err, ErrNoFrame) {
+		t.Errorf("a video over the pixel budget: got %v, want ErrNoFrame", err)
 	}
 	// A hung ffmpeg is stopped by the timeout.
 	slow := filepath.Join(dir, "slow-ffmpeg")
 	os.WriteFile(slow, []byte("#!/bin/sh\nsleep 30\n"), 0o755)
-	if _, err := Video(context.Background(), slow, notVideo, 500*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := Video(context.Background(), slow, notVideo, 50_000_000, 500*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a hung ffmpeg: got %v, want a timeout", err)
 	}
 }

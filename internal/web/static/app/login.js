@@ -1,9 +1,14 @@
 // Sign in and registration.
 import { api, showError } from './common.js';
 
+// Where to go after signing in: a page of this site, never another.
 function next() {
   const n = new URLSearchParams(location.search).get('next') || '/';
-  return n.startsWith('/') && !n.startsWith('//') ? n : '/';
+  try {
+    const u = new URL(n, location.origin);
+    if (u.origin === location.origin && n.startsWith('/') && !/[\\\u0000-\u001f]/.test(n)) return u.pathname + u.search;
+  } catch { /* not a URL */ }
+  return '/';
 }
 
 async function signIn(login, password) {

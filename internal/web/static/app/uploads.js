@@ -161,17 +161,31 @@ class UploadItem {
     this.setText('Starting…');
     try {
       if (!this.scheduler) await this.prepare();
+      // The person may have paused or cancelled while the upload started.
+      if (this.status === 'cancelled') {
+        await this.discard();
+        return;
+      }
+      if (this.status !== 'running') return;
       if (this.upload.status !== 'completed') {
         if (this.upload.received?.length) this.setText(`Resuming: ${this.upload.received.length} of ${this.upload.total_chunks} parts already sent`);
         this.meter.reset();
         const result = await this.scheduler.start();
-        if (result !== 'done') return; // paused or cancelled
+        if (result !== 'done' || this.status !== 'running') { // paused or cancelled
+          if (this.status === 'cancelled') await this.discard();
+          return;
+        }
         this.setText('Finishing…');
       }
       const file = this.upload.status === 'completed' && this.upload.file_id
         ? await api('GET', `/api/v1/files/${this.upload.file_id}`)
         : await api('POST', `/api/v1/uploads/${this.upload.id}/complete`);
       remembered.remove(this.fp);
+      if (this.status === 'cancelled') {
+        // Cancelled at the very end: the file was made; take it back.
+        await api('DELETE', `/api/v1/files/${file.id}`).catch(() => {});
+        return;
+      }
       this.status = 'done';
       this.bar.value = 100;
       this.setText(`Done · ${formatBytes(this.file.size)}`);
@@ -179,7 +193,10 @@ class UploadItem {
       this.cancelButton.textContent = 'Dismiss';
       this.manager.onUploaded(file);
     } catch (err) {
-      if (this.status === 'cancelled') return;
+      if (this.status === 'cancelled') {
+        await this.discard();
+        return;
+      }
       this.status = 'failed';
       this.setText(err.message || 'The upload failed.', true);
       this.pauseButton.textContent = 'Retry';
@@ -188,9 +205,17 @@ class UploadItem {
     }
   }
 
+  /** Deletes what the server holds of a cancelled upload. */
+  async discard() {
+    remembered.remove(this.fp);
+    if (this.upload?.id && this.upload.status !== 'completed') {
+      await api('DELETE', `/api/v1/uploads/${this.upload.id}`).catch(() => {});
+    }
+  }
+
   togglePause() {
     if (this.status === 'running') {
-      this.status = 'paused';
+      this.status = 'paused'; // a run still preparing sees it and stops
       this.scheduler?.pause();
       this.pauseButton.textContent = 'Resume';
       this.setText(`Paused at ${this.bar.value}%`);
@@ -203,19 +228,14 @@ class UploadItem {
   }
 
   async cancel() {
-    const wasDone = this.status === 'done';
+    const was = this.status;
     this.status = 'cancelled';
     this.scheduler?.cancel();
     this.node.remove();
     this.manager.remove(this);
-    if (!wasDone) {
-      remembered.remove(this.fp);
-      if (this.upload?.id && this.upload.status !== 'completed') {
-        try {
-          await api('DELETE', `/api/v1/uploads/${this.upload.id}`);
-        } catch { /* gone already */ }
-      }
-    }
+    // A running upload cleans up when its run sees the cancel; one that
+    // is not running is cleaned up here.
+    if (was !== 'done' && was !== 'running') await this.discard();
   }
 
   goOffline() {
