@@ -172,7 +172,9 @@ func (s *Files) abort(ctx context.Context, f satchel.File) {
 		return
 	}
 	if err := s.blobs.Delete(ctx, f.StorageKey); err != nil {
-		s.log.ErrorContext(ctx, "remove blob of failed upload", "file_id", f.ID, "err", err)
+		// Usually there is none (the write failed); a stale-upload sweep
+		// would not find this one, so say so.
+		s.log.WarnContext(ctx, "remove blob of failed upload", "file_id", f.ID, "err", err)
 	}
 }
 

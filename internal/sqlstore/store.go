@@ -6,12 +6,16 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -61,7 +65,7 @@ func Open(ctx context.Context, kind, dsn string) (*Store, error) {
 			db.SetMaxIdleConns(8)
 		}
 	case Postgres:
-		db, err = sql.Open("pgx", dsn)
+		db, err = sql.Open("pgx", withConnectTimeout(dsn))
 		if err == nil {
 			db.SetMaxOpenConns(32)
 			db.SetMaxIdleConns(16)
@@ -311,10 +315,16 @@ func conflictDetail(name string) string {
 	return "the object already exists"
 }
 
-// unavailable reports whether err means the database cannot be reached.
+// unavailable reports whether err means the database cannot be reached:
+// it refuses connections, or a connection broke under the query.
 func unavailable(err error) bool {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, sql.ErrConnDone) {
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+	)
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
 	var pe *pgconn.PgError
@@ -339,4 +349,16 @@ func diskFull(err error) bool {
 	}
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+}
+
+// withConnectTimeout bounds how long a connection attempt may take, unless
+// the URL says otherwise, so that a database that is down answers fast.
+func withConnectTimeout(dsn string) string {
+	if strings.Contains(dsn, "connect_timeout=") {
+		return dsn
+	}
+	if strings.Contains(dsn, "?") {
+		return dsn + "&connect_timeout=5"
+	}
+	return dsn + "?connect_timeout=5"
 }

@@ -129,11 +129,13 @@ func StartWith(t testing.TB, o Options) *Env {
 	b, settings := o.Backend, o.Settings
 	dataDir := t.TempDir()
 	env := map[string]string{
-		"SATCHEL_DATA_DIR":     dataDir,
-		"SATCHEL_DATABASE_URL": dbtest.NewDatabaseURL(t, b.Database),
-		"SATCHEL_LOG_LEVEL":    "debug",
+		"SATCHEL_DATA_DIR":  dataDir,
+		"SATCHEL_LOG_LEVEL": "debug",
 	}
-	if b.Storage == "s3" {
+	if _, ok := settings["SATCHEL_DATABASE_URL"]; !ok {
+		env["SATCHEL_DATABASE_URL"] = dbtest.NewDatabaseURL(t, b.Database)
+	}
+	if _, ok := settings["SATCHEL_STORAGE_URL"]; !ok && b.Storage == "s3" {
 		env["SATCHEL_STORAGE_URL"] = s3test.StorageURL(t)
 	}
 	for k, v := range settings {
@@ -168,7 +170,12 @@ func StartWith(t testing.TB, o Options) *Env {
 	}
 	srv.Config.Handler = node.Handler
 	srv.Start()
+	e := &Env{T: t, URL: srv.URL, Config: cfg, Node: node, Clock: clock, Logs: logs, logMu: mu, Backend: b}
 	t.Cleanup(func() {
+		if t.Failed() {
+			text := e.LogText()
+			t.Logf("the node's log (the end of it):\n%s", text[max(0, len(text)-8000):])
+		}
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -177,7 +184,7 @@ func StartWith(t testing.TB, o Options) *Env {
 		}
 		node.Close()
 	})
-	return &Env{T: t, URL: srv.URL, Config: cfg, Node: node, Clock: clock, Logs: logs, logMu: mu, Backend: b}
+	return e
 }
 
 // BlobKeys lists everything the node's storage holds: blobs, and on the
