@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/satchelhq/satchel/internal/testutil/dbtest"
+	"github.com/satchelhq/satchel/internal/testutil/s3test"
 )
 
 var binary string
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build satchel: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := dbtest.Main(m)
+	code := s3test.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
