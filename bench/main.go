@@ -30,7 +30,7 @@ import (
 
 func main() {
 	sizeFlag := flag.String("size", "1GiB", "size of the file moved")
-	only := flag.String("only", "", "run one part: transfer or share (default: both)")
+	only := flag.String("only", "", "run one part: transfer, share or s3 (default: all)")
 	runs := flag.Int("runs", 3, "measurements of each kind; the median is reported")
 	keep := flag.Bool("keep", false, "keep the working directory")
 	flag.Parse()
@@ -61,9 +61,6 @@ func run(ctx context.Context, size int64, runs int, keep bool, only string) erro
 	fmt.Printf("working in %s; file size %s; %d runs each\n", work, human(size), runs)
 
 	src := filepath.Join(work, "source.bin")
-	if only == "share" {
-		size = 1 << 20
-	}
 	if err := writeRandomFile(src, size); err != nil {
 		return err
 	}
@@ -81,13 +78,19 @@ func run(ctx context.Context, size int64, runs int, keep bool, only string) erro
 	if err != nil {
 		return err
 	}
-	if only != "share" {
+	if only == "" || only == "transfer" {
 		if err := transferBench(ctx, sat, ng, key, src, size, runs); err != nil {
 			return err
 		}
 	}
-	if only != "transfer" {
-		return shareBench(ctx, sat, ng, key, work, runs)
+	if only == "" || only == "share" {
+		if err := shareBench(ctx, sat, ng, key, work, runs); err != nil {
+			return err
+		}
+	}
+	if only == "" || only == "s3" {
+		sat.Stop()
+		return s3Bench(ctx, work, src, size, runs)
 	}
 	return nil
 }

@@ -216,15 +216,23 @@ type satchel struct {
 var listening = regexp.MustCompile(`satchel is listening" addr=(\S+)`)
 
 func startSatchel(ctx context.Context, work string) (*satchel, error) {
+	return startSatchelWith(ctx, work, "satchel-data")
+}
+
+// startSatchelWith builds satchel (once) and runs it with a data directory
+// of its own and extra environment.
+func startSatchelWith(ctx context.Context, work, dataDir string, env ...string) (*satchel, error) {
 	bin := filepath.Join(work, "satchel")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/satchel")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build satchel (run the benchmark from the repository root): %w", err)
+	if _, err := os.Stat(bin); err != nil {
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/satchel")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build satchel (run the benchmark from the repository root): %w", err)
+		}
 	}
 	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = append(os.Environ(), "SATCHEL_ADDR=127.0.0.1:0", "SATCHEL_DATA_DIR="+filepath.Join(work, "satchel-data"),
-		"SATCHEL_MAX_FILE_SIZE=100GiB")
+	cmd.Env = append(append(os.Environ(), "SATCHEL_ADDR=127.0.0.1:0", "SATCHEL_DATA_DIR="+filepath.Join(work, dataDir),
+		"SATCHEL_MAX_FILE_SIZE=100GiB"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
