@@ -78,7 +78,13 @@ func s3Bench(ctx context.Context, work, src string, size int64, runs int) error 
 	if err != nil {
 		return err
 	}
-	raw := awss3.NewFromConfig(cfg, func(o *awss3.Options) { o.BaseEndpoint = aws.String(endpoint); o.UsePathStyle = true })
+	// The same client settings as Satchel's: no response checksum to compute
+	// where S3 does not require one.
+	raw := awss3.NewFromConfig(cfg, func(o *awss3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
 
 	sat, err := startSatchelWith(ctx, work, "satchel-s3", "SATCHEL_STORAGE_URL="+storageURL,
 		"AWS_ACCESS_KEY_ID="+s3Access, "AWS_SECRET_ACCESS_KEY="+s3Secret)
