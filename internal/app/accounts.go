@@ -18,6 +18,16 @@ const SessionTTL = 30 * 24 * time.Hour
 // keyTouchInterval is how often an API key's last_used_at may be written.
 const keyTouchInterval = time.Minute
 
+// Password guessing limits, in failures per attemptWindow (which the
+// rate-limit sweep also uses). A client address gets few; an account gets
+// more, so that no one address can lock its owner out, while guesses spread
+// over many addresses still stop.
+const (
+	attemptWindow     = 15 * time.Minute
+	loginAddrLimit    = 20
+	loginAccountLimit = 50
+)
+
 // Accounts registers users, logs them in and out, and manages their API keys.
 type Accounts struct {
 	store            AccountStore
@@ -76,20 +86,36 @@ func (a *Accounts) CreateUser(ctx context.Context, username, email, password str
 var errBadCredentials = satchel.Errorf(satchel.ErrUnauthenticated, "the login or the password is wrong")
 
 // Login checks a username-or-email and password and opens a session. It
-// returns the session token for the cookie; only its hash is stored.
-func (a *Accounts) Login(ctx context.Context, login, password string) (token string, sess satchel.Session, u satchel.User, err error) {
+// returns the session token for the cookie; only its hash is stored. Every
+// attempt counts against the client address and the account before the
+// check, and a right password gives its attempt back; past a limit the
+// answer is ErrRateLimited whatever the password.
+func (a *Accounts) Login(ctx context.Context, login, password, clientAddr string) (token string, sess satchel.Session, u satchel.User, err error) {
 	if login == "" || password == "" || len(password) > satchel.MaxPasswordLen || len(login) > satchel.MaxEmailLen {
 		return "", sess, u, errBadCredentials
 	}
 	u, err = a.store.GetUserByLogin(ctx, login)
-	if errors.Is(err, satchel.ErrNotFound) {
+	known := err == nil
+	if err != nil && !errors.Is(err, satchel.ErrNotFound) {
+		return "", sess, u, err
+	}
+	limits := []satchel.RateLimit{{Key: "login:addr:" + clientAddr, Max: loginAddrLimit, Window: attemptWindow}}
+	if known {
+		limits = append(limits, satchel.RateLimit{Key: "login:user:" + u.ID, Max: loginAccountLimit, Window: attemptWindow})
+	}
+	wait, err := a.store.TakeAttempts(ctx, limits, a.now())
+	if err != nil {
+		return "", sess, u, err
+	}
+	if wait > 0 {
+		return "", sess, u, &satchel.Error{Kind: satchel.ErrRateLimited, RetryAfter: wait,
+			Detail: fmt.Sprintf("too many failed sign-ins; try again in %s", roundUp(wait))}
+	}
+	if !known {
 		// Spend the time a real check takes, so timing does not tell
 		// which logins exist.
 		_, _ = a.hasher.Verify(ctx, a.dummy(), password)
-		return "", sess, u, errBadCredentials
-	}
-	if err != nil {
-		return "", sess, u, err
+		return "", sess, satchel.User{}, errBadCredentials
 	}
 	ok, err := a.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
@@ -97,6 +123,9 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (token str
 	}
 	if !ok {
 		return "", sess, u, errBadCredentials
+	}
+	if err := a.store.GiveBackAttempts(ctx, []string{limits[0].Key, limits[1].Key}); err != nil {
+		a.log.WarnContext(ctx, "give back login attempt", "err", err)
 	}
 	token = secret.Token(32)
 	now := a.now()

@@ -28,6 +28,9 @@ type AccountStore interface {
 	GetAPIKeyByPrefix(ctx context.Context, prefix string) (satchel.APIKey, satchel.User, error)
 	TouchAPIKey(ctx context.Context, id string, now time.Time, minAge time.Duration) error
 	DeleteAPIKey(ctx context.Context, userID, id string) error
+
+	TakeAttempts(ctx context.Context, limits []satchel.RateLimit, now time.Time) (time.Duration, error)
+	GiveBackAttempts(ctx context.Context, keys []string) error
 }
 
 // FileStore is what files need from the database.

@@ -21,8 +21,7 @@ import (
 const (
 	shareTokenBytes    = 18 // 144 random bits
 	unlockFailureLimit = 5  // wrong passwords per link ...
-	unlockAddrLimit    = 20 // ... or per client address ...
-	unlockWindow       = 15 * time.Minute
+	unlockAddrLimit    = 20 // ... or per client address, in an attemptWindow
 	unlockCookieTTL    = 24 * time.Hour
 	maxShareDownloads  = 1_000_000_000
 )
@@ -234,8 +233,8 @@ func (s *Shares) Authorize(ctx context.Context, sh satchel.Share, cookie, passwo
 // checked in a window.
 func (s *Shares) checkPassword(ctx context.Context, sh satchel.Share, password, clientAddr string) error {
 	limits := []satchel.RateLimit{
-		{Key: "unlock:share:" + sh.ID, Max: unlockFailureLimit, Window: unlockWindow},
-		{Key: "unlock:addr:" + clientAddr, Max: unlockAddrLimit, Window: unlockWindow},
+		{Key: "unlock:share:" + sh.ID, Max: unlockFailureLimit, Window: attemptWindow},
+		{Key: "unlock:addr:" + clientAddr, Max: unlockAddrLimit, Window: attemptWindow},
 	}
 	wait, err := s.store.TakeAttempts(ctx, limits, s.now())
 	if err != nil {
@@ -339,8 +338,9 @@ func (s *Shares) OpenThumbnail(ctx context.Context, f satchel.File) (io.ReadSeek
 	return s.blobs.Open(ctx, f.ThumbnailKey)
 }
 
-// SweepRateLimits removes rate-limit windows that have ended.
+// SweepRateLimits removes rate-limit windows that have ended (of link
+// passwords and of logins alike).
 func (s *Shares) SweepRateLimits(ctx context.Context) error {
-	_, err := s.store.DeleteOldRateLimits(ctx, s.now().Add(-unlockWindow))
+	_, err := s.store.DeleteOldRateLimits(ctx, s.now().Add(-attemptWindow))
 	return err
 }

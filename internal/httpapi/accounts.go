@@ -60,7 +60,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	token, sess, u, err := s.accounts.Login(r.Context(), in.Login, in.Password)
+	token, sess, u, err := s.accounts.Login(r.Context(), in.Login, in.Password, s.clientAddr(r))
 	if err != nil {
 		return err
 	}

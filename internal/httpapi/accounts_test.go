@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -320,4 +321,58 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestLoginLimits guesses passwords: 20 failures from one address, then
+// even the right password is 429 with Retry-After until the window passes;
+// right passwords do not count; guesses spread over addresses stop at 50
+// per account, while the owner's other addresses are still limited only by
+// the account.
+func TestLoginLimits(t *testing.T) {
+	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+		env := apitest.Start(t, b, map[string]string{"SATCHEL_TRUSTED_PROXIES": "127.0.0.1"})
+		c := env.Anonymous()
+		c.MustJSON("POST", "/api/v1/users", map[string]string{"username": "alice", "email": "alice@example.com", "password": "password1"}, 201)
+		c.MustJSON("POST", "/api/v1/users", map[string]string{"username": "bob", "email": "bob@example.com", "password": "password2"}, 201)
+		login := func(from, user, password string) *apitest.Response {
+			t.Helper()
+			return c.Do("POST", "/api/v1/sessions", map[string]string{"login": user, "password": password}, "X-Forwarded-For", from)
+		}
+
+		for i := range 19 {
+			apitest.Problem(t, login("10.0.0.1", "alice", fmt.Sprint("guess", i)), 401)
+		}
+		if r := login("10.0.0.1", "alice", "password1"); r.Status != 201 {
+			t.Fatalf("right password after 19 failures: %d", r.Status)
+		}
+		apitest.Problem(t, login("10.0.0.1", "nobody", "guess"), 401) // the 20th failure
+		limited := login("10.0.0.1", "bob", "password2")
+		apitest.Problem(t, limited, 429)
+		if ra := limited.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After: %q", ra)
+		}
+		if r := login("10.0.0.2", "bob", "password2"); r.Status != 201 {
+			t.Errorf("another address: %d", r.Status)
+		}
+
+		// Alice's account: 50 failures in all, from three addresses.
+		for i := range 19 {
+			apitest.Problem(t, login("10.0.0.2", "alice", fmt.Sprint("guess", i)), 401)
+		}
+		for i := range 12 {
+			apitest.Problem(t, login("10.0.0.3", "alice", fmt.Sprint("guess", i)), 401)
+		}
+		apitest.Problem(t, login("10.0.0.4", "alice", "password1"), 429)
+		if r := login("10.0.0.4", "bob", "password2"); r.Status != 201 {
+			t.Errorf("another account from a fresh address: %d", r.Status)
+		}
+
+		env.Clock.Advance(16 * time.Minute)
+		if r := login("10.0.0.1", "alice", "password1"); r.Status != 201 {
+			t.Errorf("after the window: %d", r.Status)
+		}
+		if strings.Contains(env.LogText(), "password1") {
+			t.Errorf("a password appears in the log")
+		}
+	})
 }
