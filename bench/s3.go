@@ -132,12 +132,7 @@ func s3Bench(ctx context.Context, work, src string, size int64, runs int) error 
 		dl.base = append(dl.base, rate(size, d))
 		direct.Delete(ctx, fmt.Sprintf("direct-%d", i))
 
-		var id string
-		d, err = timed(func() error {
-			var err error
-			id, err = sat.Upload(ctx, key, src, fmt.Sprintf("s3-%d.bin", i))
-			return err
-		})
+		id, d, err := sat.timedUpload(ctx, key, src, fmt.Sprintf("s3-%d.bin", i))
 		if err != nil {
 			return fmt.Errorf("satchel upload to S3: %w", err)
 		}
@@ -157,11 +152,7 @@ func s3Bench(ctx context.Context, work, src string, size int64, runs int) error 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n%-30s %14s %14s %8s %10s\n", "", "versitygw", "satchel", "ratio", "target")
-	for _, r := range []result{up, dl} {
-		b, o := median(r.base), median(r.ours)
-		fmt.Printf("%-30s %14s %14s %8.2f %10s\n", r.name, mbps(b), mbps(o), o/b, "")
-	}
+	printResults("versitygw", []result{up, dl})
 	fmt.Printf("%-30s %14s %14s %8s %10s\n", "peak RSS (S3)", "", human(rss), "", "< 150 MiB")
 	return nil
 }

@@ -62,12 +62,7 @@ func TestTwoNodes(t *testing.T) {
 	const chunk = 5 << 20
 	content := make([]byte, 4*chunk+777)
 	rand.Read(content)
-	st, body := call(t, "POST", a.URL+"/api/v1/uploads", key,
-		strings.NewReader(fmt.Sprintf(`{"file_name":"shared.bin","total_size":%d,"chunk_size":%d}`, len(content), chunk)))
-	if st != 201 {
-		t.Fatalf("create upload: %d %s", st, body)
-	}
-	id := field(t, body, "id")
+	id := createUpload(t, a.URL, key, "shared.bin", len(content), chunk)
 	var wg sync.WaitGroup
 	for i := range 5 {
 		wg.Add(1)
@@ -80,7 +75,7 @@ func TestTwoNodes(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st, body = call(t, "POST", b.URL+"/api/v1/uploads/"+id+"/complete", key, nil)
+	st, body := call(t, "POST", b.URL+"/api/v1/uploads/"+id+"/complete", key, nil)
 	sum := sha256.Sum256(content)
 	if st != 200 || field(t, body, "sha256") != hex.EncodeToString(sum[:]) {
 		t.Fatalf("complete on b: %d %s", st, body)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/satchelhq/satchel/internal/testutil/dbtest"
@@ -28,12 +27,7 @@ func TestChunksSurviveKill(t *testing.T) {
 			key := keyFor(t, p.URL, "alice")
 			content := make([]byte, 3*chunk-17)
 			rand.Read(content)
-			st, b := call(t, "POST", p.URL+"/api/v1/uploads", key,
-				strings.NewReader(fmt.Sprintf(`{"file_name":"crash.bin","total_size":%d,"chunk_size":%d}`, len(content), chunk)))
-			if st != 201 {
-				t.Fatalf("create upload: %d %s", st, b)
-			}
-			id := field(t, b, "id")
+			id := createUpload(t, p.URL, key, "crash.bin", len(content), chunk)
 			put := func(url string, i int) {
 				t.Helper()
 				end := min((i+1)*chunk, len(content))
@@ -51,7 +45,7 @@ func TestChunksSurviveKill(t *testing.T) {
 			p.wait(t)
 
 			q := startIn(t, dataDir, env...)
-			st, b = call(t, "GET", q.URL+"/api/v1/uploads/"+id, key, nil)
+			st, b := call(t, "GET", q.URL+"/api/v1/uploads/"+id, key, nil)
 			var u struct {
 				Received []int `json:"received"`
 			}

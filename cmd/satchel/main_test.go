@@ -145,6 +145,17 @@ func call(t *testing.T, method, url, key string, body io.Reader, headers ...stri
 	return resp.StatusCode, b
 }
 
+// createUpload starts a resumable upload and returns its id.
+func createUpload(t *testing.T, url, key, name string, size, chunk int) string {
+	t.Helper()
+	st, body := call(t, "POST", url+"/api/v1/uploads", key,
+		strings.NewReader(fmt.Sprintf(`{"file_name":%q,"total_size":%d,"chunk_size":%d}`, name, size, chunk)))
+	if st != 201 {
+		t.Fatalf("create upload: %d %s", st, body)
+	}
+	return field(t, body, "id")
+}
+
 func field(t *testing.T, body []byte, name string) string {
 	t.Helper()
 	var m map[string]any
