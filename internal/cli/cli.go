@@ -112,7 +112,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlstore.Open(ctx, kind, dsn)
+	store, err := sqlstore.Open(ctx, kind, dsn, cfg.DatabaseTimeout)
 	if err != nil {
 		return nil, err
 	}

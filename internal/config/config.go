@@ -25,6 +25,7 @@ type Config struct {
 	DataDir         string
 	DatabaseURL     string
 	StorageURL      string
+	DatabaseTimeout time.Duration
 	PublicURL       string
 	MaxFileSize     int64
 	UserQuota       int64 // 0: unlimited
@@ -78,6 +79,8 @@ func Settings() []Setting {
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{"SATCHEL_STORAGE_URL", "storage-url", "", "file://<data dir>/blobs; file://PATH, or s3://bucket?endpoint=…&region=…&path_style=true",
 			func(c *Config, v string) error { c.StorageURL = v; return nil }},
+		{"SATCHEL_DATABASE_TIMEOUT", "database-timeout", "15s", "how long one database call may take before the request answers 503 (a database that hangs cannot hold requests)",
+			func(c *Config, v string) error { return duration(v, time.Second, "15s", &c.DatabaseTimeout) }},
 		{"SATCHEL_PUBLIC_URL", "public-url", "", "http://<addr>; the base of share URLs",
 			func(c *Config, v string) error { c.PublicURL = v; return nil }},
 		{"SATCHEL_MAX_FILE_SIZE", "max-file-size", "10GiB", "largest file accepted (bytes or units: 512MiB, 10GiB)",
@@ -114,14 +117,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{"SATCHEL_UPLOAD_TTL", "upload-ttl", "24h", "how long a resumable upload may sit idle before it is swept with its bytes",
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < time.Minute {
-					return fmt.Errorf("%q is not a duration of a minute or more, such as 24h", v)
-				}
-				c.UploadTTL = d
-				return nil
-			}},
+			func(c *Config, v string) error { return duration(v, time.Minute, "24h", &c.UploadTTL) }},
 		{"SATCHEL_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed",
 			func(c *Config, v string) error {
 				c.TrustedProxies = nil
@@ -143,14 +139,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{"SATCHEL_BODY_TIMEOUT", "body-timeout", "1m", "how long a request body may send nothing before the request is cut off",
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < time.Second {
-					return fmt.Errorf("%q is not a duration of a second or more, such as 1m", v)
-				}
-				c.BodyTimeout = d
-				return nil
-			}},
+			func(c *Config, v string) error { return duration(v, time.Second, "1m", &c.BodyTimeout) }},
 		{"SATCHEL_THUMB_MAX_PIXELS", "thumb-max-pixels", "50000000", "images with more pixels get no thumbnail (they are refused before decoding)",
 			func(c *Config, v string) error {
 				n, err := strconv.ParseInt(v, 10, 64)
@@ -165,14 +154,7 @@ func Settings() []Setting {
 		{"SATCHEL_JOB_WORKERS", "job-workers", "2", "other background jobs run at once on a node",
 			func(c *Config, v string) error { return positiveInt(v, &c.JobWorkers) }},
 		{"SATCHEL_JOB_TIMEOUT", "job-timeout", "5m", "how long a background job may run; one whose node died is run again after this",
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d < time.Second {
-					return fmt.Errorf("%q is not a duration of a second or more, such as 5m", v)
-				}
-				c.JobTimeout = d
-				return nil
-			}},
+			func(c *Config, v string) error { return duration(v, time.Second, "5m", &c.JobTimeout) }},
 		{"SATCHEL_FFMPEG", "ffmpeg", "ffmpeg", "the ffmpeg program that makes video thumbnails; none: no video thumbnails",
 			func(c *Config, v string) error { c.FFmpeg = v; return nil }},
 		{"SATCHEL_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
@@ -188,15 +170,18 @@ func Settings() []Setting {
 				return nil
 			}},
 		{"SATCHEL_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long SIGTERM waits for requests in flight",
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil || d <= 0 {
-					return fmt.Errorf("%q is not a positive duration such as 30s", v)
-				}
-				c.ShutdownTimeout = d
-				return nil
-			}},
+			func(c *Config, v string) error { return duration(v, time.Second, "30s", &c.ShutdownTimeout) }},
 	}
+}
+
+// duration parses a duration of at least least; example is one to show.
+func duration(v string, least time.Duration, example string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < least {
+		return fmt.Errorf("%q is not a duration of %s or more, such as %s", v, strings.TrimSuffix(least.String(), "0s"), example)
+	}
+	*dst = d
+	return nil
 }
 
 func positiveInt(v string, dst *int) error {

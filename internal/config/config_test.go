@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		Addr: "127.0.0.1:8080", DataDir: "./satchel-data", DatabaseURL: "sqlite:satchel-data/satchel.db",
-		StorageURL: "file://satchel-data/blobs", PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
+		StorageURL: "file://satchel-data/blobs", DatabaseTimeout: 15 * time.Second, PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
 		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour, BodyTimeout: time.Minute,
 		ThumbMaxPixels: 50_000_000, ThumbWorkers: 1, JobWorkers: 2, JobTimeout: 5 * time.Minute, FFmpeg: "ffmpeg",
 	}
@@ -106,6 +106,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"thumb pixels", map[string]string{"SATCHEL_THUMB_MAX_PIXELS": "lots"}, nil, "SATCHEL_THUMB_MAX_PIXELS"},
 		{"thumb workers", map[string]string{"SATCHEL_THUMB_WORKERS": "0"}, nil, "SATCHEL_THUMB_WORKERS"},
 		{"job timeout", map[string]string{"SATCHEL_JOB_TIMEOUT": "1ms"}, nil, "SATCHEL_JOB_TIMEOUT"},
+		{"database timeout", map[string]string{"SATCHEL_DATABASE_TIMEOUT": "100ms"}, nil, "SATCHEL_DATABASE_TIMEOUT"},
+		{"body timeout", nil, []string{"--body-timeout", "forever"}, "SATCHEL_BODY_TIMEOUT"},
 		{"trusted proxies", map[string]string{"SATCHEL_TRUSTED_PROXIES": "10.0.0.1, nginx"}, nil, "SATCHEL_TRUSTED_PROXIES"},
 		{"unknown flag", nil, []string{"--colour", "blue"}, "colour"},
 		{"stray argument", nil, []string{"extra"}, "extra"},

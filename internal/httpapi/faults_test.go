@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/satchelhq/satchel/internal/blob/s3"
 	"github.com/satchelhq/satchel/internal/testutil/apitest"
@@ -29,9 +30,10 @@ func TestFaults(t *testing.T) {
 	}
 	s3Proxy := faultproxy.New(t, strings.TrimPrefix(loc.Endpoint, "http://"))
 	env := apitest.Start(t, apitest.Backends()[2], map[string]string{
-		"SATCHEL_DATABASE_URL": dbURL.String(),
-		"SATCHEL_STORAGE_URL":  s3test.URL(loc.Bucket, "http://"+s3Proxy.Addr),
-		"SATCHEL_USER_QUOTA":   "1GiB",
+		"SATCHEL_DATABASE_URL":     dbURL.String(),
+		"SATCHEL_STORAGE_URL":      s3test.URL(loc.Bucket, "http://"+s3Proxy.Addr),
+		"SATCHEL_USER_QUOTA":       "1GiB",
+		"SATCHEL_DATABASE_TIMEOUT": "2s",
 	})
 	alice := env.UserWithKey("alice")
 	f := alice.Upload("before.txt", []byte("written before the fault"))
@@ -77,6 +79,18 @@ func TestFaults(t *testing.T) {
 	}
 	apitest.Problem(t, alice.Do("POST", "/api/v1/files?filename=x.txt", "x"), 503)
 	dbProxy.Up(t)
+	alice.MustJSON("GET", "/api/v1/me", nil, 200)
+
+	// The database hangs: connections open, nothing answers. Requests
+	// still end, as 503 problems, once the time limit of a database call
+	// passes (the client's limit here only turns a hang into a failure).
+	dbProxy.Stall()
+	alice.HTTP.Timeout = time.Minute
+	for _, path := range []string{"/api/v1/me", "/api/v1/files"} {
+		apitest.Problem(t, alice.Do("GET", path, nil), 503)
+	}
+	apitest.Problem(t, alice.Do("POST", "/api/v1/files?filename=y.txt", "y"), 503)
+	dbProxy.Resume()
 	env.Anonymous().MustJSON("GET", "/readyz", nil, 200)
 	alice.MustJSON("GET", "/api/v1/me", nil, 200)
 	alice.Upload("recovered.txt", []byte("works again"))

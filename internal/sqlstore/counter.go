@@ -98,8 +98,7 @@ func (c *downloadCounter) drain() {
 
 func (c *downloadCounter) commit(batch []*countRequest) {
 	s := c.s
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := context.Background() // each transaction is bounded (see tx)
 	// Rows are locked in one order (by share), so that two nodes' batches
 	// cannot deadlock; should the database still pick a victim, try again.
 	ordered := slices.Clone(batch)
@@ -108,7 +107,7 @@ func (c *downloadCounter) commit(batch []*countRequest) {
 		WHERE id = $1 AND (max_downloads IS NULL OR download_count < max_downloads)
 		AND (expires_at IS NULL OR expires_at > $2)`)
 	for attempt := 0; err == nil; attempt++ {
-		err = s.tx(ctx, "count downloads", func(tx *sql.Tx) error {
+		err = s.tx(ctx, "count downloads", func(ctx context.Context, tx *sql.Tx) error {
 			st := tx.StmtContext(ctx, update)
 			for _, r := range ordered {
 				res, err := st.ExecContext(ctx, r.shareID, s.d.ts(r.now))

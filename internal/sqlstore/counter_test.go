@@ -20,7 +20,7 @@ func TestCountsAcrossNodes(t *testing.T) {
 	url := dbtest.NewPostgresURL(t, true)
 	var nodes []*sqlstore.Store
 	for range 2 {
-		s, err := sqlstore.Open(ctx, sqlstore.Postgres, url)
+		s, err := sqlstore.Open(ctx, sqlstore.Postgres, url, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func (s *Store) reserve(ctx context.Context, tx *sql.Tx, userID string, n, quota
 // BeginFile records an upload in flight: a pending file row whose size_bytes
 // is the space reserved for it, added to the user's storage counter.
 func (s *Store) BeginFile(ctx context.Context, f satchel.File, quota int64) error {
-	return s.tx(ctx, "begin file", func(tx *sql.Tx) error {
+	return s.tx(ctx, "begin file", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.reserve(ctx, tx, f.UserID, f.Size, quota); err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *Store) BeginFile(ctx context.Context, f satchel.File, quota int64) erro
 // ErrQuotaExceeded. It returns the bytes reserved and marks the upload alive.
 func (s *Store) GrowFile(ctx context.Context, userID, fileID string, need, want, quota int64, now time.Time) (int64, error) {
 	var granted int64
-	err := s.tx(ctx, "grow file reservation", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "grow file reservation", func(ctx context.Context, tx *sql.Tx) error {
 		var used int64
 		if err := tx.QueryRowContext(ctx, `SELECT storage_used_bytes FROM users WHERE id = $1`+s.d.forUpdate, userID).Scan(&used); err != nil {
 			return err
@@ -111,7 +111,7 @@ func (s *Store) DeleteStalePendingFiles(ctx context.Context, before time.Time, l
 	var gone []satchel.File
 	for _, r := range refs {
 		var f satchel.File
-		err := s.tx(ctx, "delete stale upload", func(tx *sql.Tx) error {
+		err := s.tx(ctx, "delete stale upload", func(ctx context.Context, tx *sql.Tx) error {
 			err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND upload_status = 'pending' AND updated_at < $2
 				RETURNING `+fileCols, r.id, s.d.ts(before)).Scan(fileDest(&f)...)
 			if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) DeleteStalePendingFiles(ctx context.Context, before time.Time, l
 // replaced by the real size.
 func (s *Store) CompleteFile(ctx context.Context, f satchel.File, now time.Time) (satchel.File, error) {
 	var out satchel.File
-	err := s.tx(ctx, "complete file", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "complete file", func(ctx context.Context, tx *sql.Tx) error {
 		var reserved int64
 		err := tx.QueryRowContext(ctx, `SELECT size_bytes FROM files
 			WHERE id = $1 AND user_id = $2 AND upload_status = 'pending'`, f.ID, f.UserID).Scan(&reserved)
@@ -165,7 +165,7 @@ func (s *Store) CompleteFile(ctx context.Context, f satchel.File, now time.Time)
 // was completed after all.
 func (s *Store) AbortFile(ctx context.Context, userID, fileID string) (bool, error) {
 	removed := false
-	err := s.tx(ctx, "abort file", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "abort file", func(ctx context.Context, tx *sql.Tx) error {
 		var reserved int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND user_id = $2 AND upload_status = 'pending'
 			RETURNING size_bytes`, fileID, userID).Scan(&reserved)
@@ -251,7 +251,7 @@ func (s *Store) RenameFile(ctx context.Context, userID, id, filename string, now
 // can remove the blob and thumbnail.
 func (s *Store) DeleteFile(ctx context.Context, userID, id string) (satchel.File, error) {
 	var f satchel.File
-	err := s.tx(ctx, "delete file", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "delete file", func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND user_id = $2 AND upload_status = 'completed'
 			RETURNING `+fileCols, id, userID).Scan(fileDest(&f)...)
 		if errors.Is(err, sql.ErrNoRows) {

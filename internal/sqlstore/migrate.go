@@ -44,7 +44,7 @@ func (s *Store) Migrate(ctx context.Context, extra ...Migration) (applied int, e
 	if s.d.name == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, s.db, fsys)
+	p, err := goose.NewProvider(dialect, s.db.DB, fsys)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
 	}
@@ -53,7 +53,7 @@ func (s *Store) Migrate(ctx context.Context, extra ...Migration) (applied int, e
 		return len(results), fmt.Errorf("migrate %s database: %w", s.d.name, err)
 	}
 	for _, m := range extra {
-		if err := m(ctx, s.db); err != nil {
+		if err := m(ctx, s.db.DB); err != nil {
 			return len(results), err
 		}
 	}
@@ -91,7 +91,7 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 	if s.d.name == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, s.db, fsys)
+	p, err := goose.NewProvider(dialect, s.db.DB, fsys)
 	if err != nil {
 		return 0, err
 	}

@@ -179,7 +179,7 @@ func TestConcurrentMigrate(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					s, err := sqlstore.Open(ctx, kind, dsn)
+					s, err := sqlstore.Open(ctx, kind, dsn, 0)
 					if err == nil {
 						var n int
 						n, err = s.Migrate(ctx)
@@ -206,7 +206,7 @@ func TestConcurrentMigrate(t *testing.T) {
 			if want := len(migrationNames(t, kind)); total != want {
 				t.Errorf("migrations applied in all: got %d (%v), want %d", total, applied, want)
 			}
-			s, err := sqlstore.Open(ctx, kind, dsn)
+			s, err := sqlstore.Open(ctx, kind, dsn, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

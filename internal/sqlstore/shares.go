@@ -49,7 +49,7 @@ func (s *Store) tsPtr(t *time.Time) any {
 
 // CreateShare stores a share link of one of the user's completed files.
 func (s *Store) CreateShare(ctx context.Context, sh satchel.Share) error {
-	return s.tx(ctx, "create share", func(tx *sql.Tx) error {
+	return s.tx(ctx, "create share", func(ctx context.Context, tx *sql.Tx) error {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM files WHERE id = $1 AND user_id = $2 AND upload_status = 'completed'`+s.d.forUpdate,
 			sh.FileID, sh.UserID).Scan(&id)
@@ -187,7 +187,7 @@ func (s *Store) ServerSecret(ctx context.Context, name string, now time.Time) ([
 // the first full one has room again.
 func (s *Store) TakeAttempts(ctx context.Context, limits []satchel.RateLimit, now time.Time) (time.Duration, error) {
 	var wait time.Duration
-	err := s.tx(ctx, "take rate-limited attempt", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "take rate-limited attempt", func(ctx context.Context, tx *sql.Tx) error {
 		for _, l := range limits {
 			var count int
 			err := tx.QueryRowContext(ctx, `INSERT INTO rate_limits (key, window_start, count) VALUES ($1, $2, 1)
@@ -220,7 +220,7 @@ var errLimited = errors.New("limited")
 
 // GiveBackAttempts uncounts an attempt that turned out fine (a right password).
 func (s *Store) GiveBackAttempts(ctx context.Context, keys []string) error {
-	return s.tx(ctx, "give back attempt", func(tx *sql.Tx) error {
+	return s.tx(ctx, "give back attempt", func(ctx context.Context, tx *sql.Tx) error {
 		for _, k := range keys {
 			if _, err := tx.ExecContext(ctx, `UPDATE rate_limits SET count = count - 1 WHERE key = $1 AND count > 0`, k); err != nil {
 				return err

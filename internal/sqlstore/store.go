@@ -34,7 +34,7 @@ const (
 
 // Store is the metadata store.
 type Store struct {
-	db      *sql.DB
+	db      boundedDB
 	d       dialect
 	path    string // the SQLite file; "" on PostgreSQL
 	counter *downloadCounter
@@ -42,9 +42,17 @@ type Store struct {
 	jobs    JobQueue
 }
 
+// DefaultTimeout is the time limit of one database call when Open is given
+// none.
+const DefaultTimeout = 15 * time.Second
+
 // Open connects to a database: kind is SQLite (dsn is a file path) or
-// Postgres (dsn is a postgres:// URL). It does not run migrations.
-func Open(ctx context.Context, kind, dsn string) (*Store, error) {
+// Postgres (dsn is a postgres:// URL). Every call on it may take timeout at
+// most (0: DefaultTimeout). It does not run migrations.
+func Open(ctx context.Context, kind, dsn string, timeout time.Duration) (*Store, error) {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	var (
 		db  *sql.DB
 		err error
@@ -77,7 +85,7 @@ func Open(ctx context.Context, kind, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", kind, err)
 	}
-	s := &Store{db: db, d: dialects[kind]}
+	s := &Store{db: boundedDB{DB: db, timeout: timeout}, d: dialects[kind]}
 	if kind == SQLite {
 		s.path = dsn
 	}
@@ -95,7 +103,7 @@ func Open(ctx context.Context, kind, dsn string) (*Store, error) {
 func (s *Store) Kind() string { return s.d.name }
 
 // DB returns the underlying handle, for tests and tools that inspect the schema.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
 // Close stops the store's background work and closes the database.
 func (s *Store) Close() error {
@@ -131,20 +139,8 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *rowSca
 	if err != nil {
 		return &rowScanner{err: err}
 	}
-	return &rowScanner{row: st.QueryRowContext(ctx, args...)}
-}
-
-// rowScanner is a *sql.Row, or the error of preparing its statement.
-type rowScanner struct {
-	row *sql.Row
-	err error
-}
-
-func (r *rowScanner) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.err
-	}
-	return r.row.Scan(dest...)
+	ctx, cancel := s.db.bound(ctx)
+	return &rowScanner{row: st.QueryRowContext(ctx, args...), cancel: cancel}
 }
 
 // Ping checks that the database answers.
@@ -239,13 +235,17 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// tx runs fn in a transaction and commits it if fn returns nil.
-func (s *Store) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+// tx runs fn in a transaction and commits it if fn returns nil. The whole
+// transaction is one call under the time limit: fn gets the bounded context
+// and must use it.
+func (s *Store) tx(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	ctx, cancel := s.db.bound(ctx)
+	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(op, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return s.wrap(op, err)
 	}

@@ -24,7 +24,7 @@ func uploadDest(u *satchel.Upload) []any {
 // CreateUpload records a new upload session and reserves its total size in
 // the user's storage counter (refused past the quota).
 func (s *Store) CreateUpload(ctx context.Context, u satchel.Upload, quota int64) error {
-	return s.tx(ctx, "create upload", func(tx *sql.Tx) error {
+	return s.tx(ctx, "create upload", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.reserve(ctx, tx, u.UserID, u.TotalSize, quota); err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (s *Store) fillReceived(ctx context.Context, uploads []*satchel.Upload) err
 // in the hashed prefix afterwards.
 func (s *Store) RecordChunk(ctx context.Context, uploadID string, c satchel.Chunk, prefix []byte, now, expiresAt time.Time) (int, error) {
 	var hashed int
-	err := s.tx(ctx, "record chunk", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "record chunk", func(ctx context.Context, tx *sql.Tx) error {
 		q := `UPDATE upload_sessions SET updated_at = $1, expires_at = $2`
 		args := []any{s.d.ts(now), s.d.ts(expiresAt), uploadID}
 		if prefix != nil {
@@ -229,7 +229,7 @@ func (s *Store) ReleaseCompletion(ctx context.Context, uploadID string) error {
 // size, so the user's counter does not change.
 func (s *Store) FinishUpload(ctx context.Context, u satchel.Upload, f satchel.File, now time.Time) (satchel.File, error) {
 	var out satchel.File
-	err := s.tx(ctx, "finish upload", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "finish upload", func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO files (id, user_id, filename, storage_key, mime_type, size_bytes,
 			sha256, upload_status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, $8)
 			RETURNING `+fileCols,
@@ -255,7 +255,7 @@ func (s *Store) FinishUpload(ctx context.Context, u satchel.Upload, f satchel.Fi
 
 // FailUpload marks an unfinished upload failed and releases its reservation.
 func (s *Store) FailUpload(ctx context.Context, u satchel.Upload, now time.Time) error {
-	return s.tx(ctx, "fail upload", func(tx *sql.Tx) error {
+	return s.tx(ctx, "fail upload", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE upload_sessions SET status = 'failed', completing_until = NULL, hash_state = NULL,
 			updated_at = $1 WHERE id = $2 AND status = 'in_progress'`, s.d.ts(now), u.ID)
 		if err := oneRow(res, err, "upload"); err != nil {
@@ -272,7 +272,7 @@ func (s *Store) FailUpload(ctx context.Context, u satchel.Upload, now time.Time)
 // releases its reservation. An upload being completed is ErrConflict.
 func (s *Store) DeleteUpload(ctx context.Context, userID, id string, now time.Time) (satchel.Upload, error) {
 	var u satchel.Upload
-	err := s.tx(ctx, "delete upload", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "delete upload", func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM upload_sessions WHERE id = $1 AND user_id = $2 AND expires_at > $3
 			AND (completing_until IS NULL OR completing_until <= $3) RETURNING `+uploadCols,
 			id, userID, s.d.ts(now)).Scan(uploadDest(&u)...)
@@ -314,7 +314,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time, limit i
 	var gone []satchel.Upload
 	for _, id := range ids {
 		var u satchel.Upload
-		err := s.tx(ctx, "delete expired upload", func(tx *sql.Tx) error {
+		err := s.tx(ctx, "delete expired upload", func(ctx context.Context, tx *sql.Tx) error {
 			err := tx.QueryRowContext(ctx, `DELETE FROM upload_sessions WHERE id = $1 AND expires_at <= $2
 				AND (completing_until IS NULL OR completing_until <= $2) RETURNING `+uploadCols,
 				id, s.d.ts(now)).Scan(uploadDest(&u)...)

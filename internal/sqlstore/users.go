@@ -61,7 +61,7 @@ func (s *Store) GetUserByLogin(ctx context.Context, login string) (satchel.User,
 // user except keepSession.
 func (s *Store) UpdateUser(ctx context.Context, id string, email, passwordHash *string, keepSession string, now time.Time) (satchel.User, error) {
 	var u satchel.User
-	err := s.tx(ctx, "update user", func(tx *sql.Tx) error {
+	err := s.tx(ctx, "update user", func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE users SET
 			email = COALESCE($1, email), password_hash = COALESCE($2, password_hash), updated_at = $3
 			WHERE id = $4 RETURNING `+userCols,

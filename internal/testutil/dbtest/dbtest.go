@@ -88,7 +88,7 @@ func migratedTemplate(t testing.TB) string {
 	}
 	templates = append(templates, name)
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, sqlstore.Postgres, withDatabase(name))
+	s, err := sqlstore.Open(ctx, sqlstore.Postgres, withDatabase(name), 0)
 	if err != nil {
 		t.Fatalf("open template database: %v", err)
 	}
@@ -148,7 +148,7 @@ func NewStore(t testing.TB, kind string) *sqlstore.Store {
 	default:
 		t.Fatalf("unknown database kind %q", kind)
 	}
-	s, err := sqlstore.Open(ctx, kind, dsn)
+	s, err := sqlstore.Open(ctx, kind, dsn, 0)
 	if err != nil {
 		t.Fatalf("open %s store: %v", kind, err)
 	}

@@ -1,6 +1,7 @@
 // Package faultproxy is a TCP proxy that tests put between Satchel and a
 // dependency (the database, the object store) and switch off and on, to see
-// Satchel lose the dependency and get it back.
+// Satchel lose the dependency and get it back, or stall, so that the
+// dependency hangs without refusing anything.
 package faultproxy
 
 import (
@@ -18,12 +19,47 @@ type Proxy struct {
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  map[net.Conn]bool
-	wg     sync.WaitGroup
-	down   atomic.Int64 // bytes sent from the target to the client
+	// stalled holds every byte in both directions (and takes new
+	// connections) until Resume.
+	stalled bool
+	flowing *sync.Cond
+	wg      sync.WaitGroup
+	down    atomic.Int64 // bytes sent from the target to the client
 }
 
 // BytesDown returns how many bytes went from the target to clients.
 func (p *Proxy) BytesDown() int64 { return p.down.Load() }
+
+// gate writes only while the proxy is not stalled.
+type gate struct {
+	w io.Writer
+	p *Proxy
+}
+
+func (g gate) Write(b []byte) (int, error) {
+	g.p.mu.Lock()
+	for g.p.stalled {
+		g.p.flowing.Wait()
+	}
+	g.p.mu.Unlock()
+	return g.w.Write(b)
+}
+
+// Stall stops forwarding: connections stay open and new ones are taken, but
+// no byte moves either way. To its clients the dependency hangs.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	p.stalled = true
+	p.mu.Unlock()
+}
+
+// Resume forwards again, starting with what was held.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	p.stalled = false
+	p.flowing.Broadcast()
+	p.mu.Unlock()
+}
 
 // countingWriter counts what it writes.
 type countingWriter struct {
@@ -45,6 +81,7 @@ func New(t testing.TB, target string) *Proxy {
 		t.Fatal(err)
 	}
 	p := &Proxy{Addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	p.flowing = sync.NewCond(&p.mu)
 	p.serve(ln)
 	t.Cleanup(func() {
 		p.Down()
@@ -86,8 +123,8 @@ func (p *Proxy) forward(c net.Conn) {
 	p.conns[c], p.conns[up] = true, true
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(countingWriter{c, &p.down}, up); done <- struct{}{} }()
+	go func() { io.Copy(gate{up, p}, c); done <- struct{}{} }()
+	go func() { io.Copy(gate{countingWriter{c, &p.down}, p}, up); done <- struct{}{} }()
 	<-done
 	c.Close()
 	up.Close()
@@ -109,6 +146,8 @@ func (p *Proxy) Down() {
 	for c := range p.conns {
 		c.Close()
 	}
+	p.stalled = false
+	p.flowing.Broadcast()
 }
 
 // Up listens again on the same address.
