@@ -24,21 +24,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k satchel.APIKey) error {
 
 // ListAPIKeys returns a user's keys, newest first.
 func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]satchel.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys k
+	return queryAll(ctx, s, "list api keys", apiKeyDest, `SELECT `+apiKeyCols+` FROM api_keys k
 		WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC`, userID)
-	if err != nil {
-		return nil, s.wrap("list api keys", err)
-	}
-	defer rows.Close()
-	keys := []satchel.APIKey{}
-	for rows.Next() {
-		var k satchel.APIKey
-		if err := rows.Scan(apiKeyDest(&k)...); err != nil {
-			return nil, s.wrap("list api keys", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, s.wrap("list api keys", rows.Err())
 }
 
 // GetAPIKeyByPrefix returns the key with the given public prefix and its user.

@@ -92,28 +92,17 @@ func (s *Store) TouchFile(ctx context.Context, fileID string, now time.Time) err
 // crash), releases their reservations, and returns them so their blobs can
 // be removed.
 func (s *Store) DeleteStalePendingFiles(ctx context.Context, before time.Time, limit int) ([]satchel.File, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id FROM files WHERE upload_status = 'pending' AND updated_at < $1 LIMIT $2`,
-		s.d.ts(before), limit)
+	ids, err := queryAll(ctx, s, "find stale uploads", oneString,
+		`SELECT id FROM files WHERE upload_status = 'pending' AND updated_at < $1 LIMIT $2`, s.d.ts(before), limit)
 	if err != nil {
-		return nil, s.wrap("find stale uploads", err)
+		return nil, err
 	}
-	type ref struct{ id, user string }
-	var refs []ref
-	for rows.Next() {
-		var r ref
-		if err := rows.Scan(&r.id, &r.user); err != nil {
-			rows.Close()
-			return nil, s.wrap("find stale uploads", err)
-		}
-		refs = append(refs, r)
-	}
-	rows.Close()
 	var gone []satchel.File
-	for _, r := range refs {
+	for _, id := range ids {
 		var f satchel.File
 		err := s.tx(ctx, "delete stale upload", func(ctx context.Context, tx *sql.Tx) error {
 			err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE id = $1 AND upload_status = 'pending' AND updated_at < $2
-				RETURNING `+fileCols, r.id, s.d.ts(before)).Scan(fileDest(&f)...)
+				RETURNING `+fileCols, id, s.d.ts(before)).Scan(fileDest(&f)...)
 			if err != nil {
 				return err
 			}
@@ -210,28 +199,9 @@ func (s *Store) ListFiles(ctx context.Context, userID, search string, after *sat
 		q += ` AND lower(filename) LIKE lower($` + strconv.Itoa(len(args)) + `) ESCAPE '\'`
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT $2`
-	page := satchel.Page[satchel.File]{Items: []satchel.File{}}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return page, s.wrap("list files", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f satchel.File
-		if err := rows.Scan(fileDest(&f)...); err != nil {
-			return page, s.wrap("list files", err)
-		}
-		page.Items = append(page.Items, f)
-	}
-	if err := rows.Err(); err != nil {
-		return page, s.wrap("list files", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = satchel.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	return queryPage(ctx, s, "list files", fileDest, func(f satchel.File) satchel.Cursor {
+		return satchel.Cursor{CreatedAt: f.CreatedAt, ID: f.ID}
+	}, limit, q, args...)
 }
 
 // RenameFile changes a file's display name.

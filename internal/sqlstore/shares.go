@@ -69,21 +69,8 @@ func (s *Store) CreateShare(ctx context.Context, sh satchel.Share) error {
 // ListFileShares returns the share links of one of the user's files, newest
 // first.
 func (s *Store) ListFileShares(ctx context.Context, userID, fileID string) ([]satchel.Share, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+listShareCols+` FROM share_links s JOIN files f ON f.id = s.file_id
+	return queryAll(ctx, s, "list file shares", listShareDest, `SELECT `+listShareCols+` FROM share_links s JOIN files f ON f.id = s.file_id
 		WHERE s.file_id = $1 AND s.created_by_user_id = $2 ORDER BY s.created_at DESC, s.id DESC`, fileID, userID)
-	if err != nil {
-		return nil, s.wrap("list file shares", err)
-	}
-	defer rows.Close()
-	shares := []satchel.Share{}
-	for rows.Next() {
-		var sh satchel.Share
-		if err := rows.Scan(listShareDest(&sh)...); err != nil {
-			return nil, s.wrap("list file shares", err)
-		}
-		shares = append(shares, sh)
-	}
-	return shares, s.wrap("list file shares", rows.Err())
 }
 
 // ListShares returns a page of the user's share links, newest first.
@@ -95,28 +82,9 @@ func (s *Store) ListShares(ctx context.Context, userID string, after *satchel.Cu
 		args = append(args, s.d.ts(after.CreatedAt), after.ID)
 	}
 	q += ` ORDER BY s.created_at DESC, s.id DESC LIMIT $2`
-	page := satchel.Page[satchel.Share]{Items: []satchel.Share{}}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return page, s.wrap("list shares", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sh satchel.Share
-		if err := rows.Scan(listShareDest(&sh)...); err != nil {
-			return page, s.wrap("list shares", err)
-		}
-		page.Items = append(page.Items, sh)
-	}
-	if err := rows.Err(); err != nil {
-		return page, s.wrap("list shares", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = satchel.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	return queryPage(ctx, s, "list shares", listShareDest, func(sh satchel.Share) satchel.Cursor {
+		return satchel.Cursor{CreatedAt: sh.CreatedAt, ID: sh.ID}
+	}, limit, q, args...)
 }
 
 // GetShare returns one of the user's share links.

@@ -63,26 +63,11 @@ func (s *Store) ListUploads(ctx context.Context, userID string, after *satchel.C
 		args = append(args, s.d.ts(after.CreatedAt), after.ID)
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT $2`
-	page := satchel.Page[satchel.Upload]{Items: []satchel.Upload{}}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	page, err := queryPage(ctx, s, "list uploads", uploadDest, func(u satchel.Upload) satchel.Cursor {
+		return satchel.Cursor{CreatedAt: u.CreatedAt, ID: u.ID}
+	}, limit, q, args...)
 	if err != nil {
-		return page, s.wrap("list uploads", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var u satchel.Upload
-		if err := rows.Scan(uploadDest(&u)...); err != nil {
-			return page, s.wrap("list uploads", err)
-		}
-		page.Items = append(page.Items, u)
-	}
-	if err := rows.Err(); err != nil {
-		return page, s.wrap("list uploads", err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = satchel.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
+		return page, err
 	}
 	ptrs := make([]*satchel.Upload, len(page.Items))
 	for i := range page.Items {
@@ -176,21 +161,8 @@ func (s *Store) GetChunk(ctx context.Context, uploadID string, index int) (satch
 
 // ListChunks returns every recorded chunk of an upload, in index order.
 func (s *Store) ListChunks(ctx context.Context, uploadID string) ([]satchel.Chunk, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT chunk_index, size_bytes, sha256, etag FROM upload_chunks
-		WHERE upload_id = $1 ORDER BY chunk_index`, uploadID)
-	if err != nil {
-		return nil, s.wrap("list chunks", err)
-	}
-	defer rows.Close()
-	var chunks []satchel.Chunk
-	for rows.Next() {
-		var c satchel.Chunk
-		if err := rows.Scan(&c.Index, &c.Size, &c.SHA256, nullString{&c.ETag}); err != nil {
-			return nil, s.wrap("list chunks", err)
-		}
-		chunks = append(chunks, c)
-	}
-	return chunks, s.wrap("list chunks", rows.Err())
+	return queryAll(ctx, s, "list chunks", func(c *satchel.Chunk) []any { return []any{&c.Index, &c.Size, &c.SHA256, nullString{&c.ETag}} },
+		`SELECT chunk_index, size_bytes, sha256, etag FROM upload_chunks WHERE upload_id = $1 ORDER BY chunk_index`, uploadID)
 }
 
 // AdvanceHash stores the SHA-256 state after chunk `from` if the prefix still
@@ -297,20 +269,11 @@ func (s *Store) DeleteUpload(ctx context.Context, userID, id string, now time.Ti
 // now (and are not being completed), releases the reservations of the
 // unfinished ones, and returns them so their bytes can be removed.
 func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time, limit int) ([]satchel.Upload, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM upload_sessions WHERE expires_at <= $1 LIMIT $2`, s.d.ts(now), limit)
+	ids, err := queryAll(ctx, s, "find expired uploads", oneString,
+		`SELECT id FROM upload_sessions WHERE expires_at <= $1 LIMIT $2`, s.d.ts(now), limit)
 	if err != nil {
-		return nil, s.wrap("find expired uploads", err)
+		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, s.wrap("find expired uploads", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var gone []satchel.Upload
 	for _, id := range ids {
 		var u satchel.Upload

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,17 +61,26 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-// TestRangeFetchesOnlyTheRange reads 100 bytes in the middle of a 24 MiB
-// blob through a proxy that counts bytes: far less than the blob crosses.
-func TestRangeFetchesOnlyTheRange(t *testing.T) {
-	url := s3test.StorageURL(t)
-	loc, _ := s3.ParseURL(url)
-	proxy := faultproxy.New(t, loc.Endpoint[len("http://"):])
+// behindProxy returns a store on a fresh bucket reached through a proxy.
+func behindProxy(t *testing.T) (*s3.Store, *faultproxy.Proxy) {
+	t.Helper()
+	loc, err := s3.ParseURL(s3test.StorageURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.New(t, strings.TrimPrefix(loc.Endpoint, "http://"))
 	loc.Endpoint = "http://" + proxy.Addr
 	s, err := s3.New(context.Background(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, proxy
+}
+
+// TestRangeFetchesOnlyTheRange reads 100 bytes in the middle of a 24 MiB
+// blob through a proxy that counts bytes: far less than the blob crosses.
+func TestRangeFetchesOnlyTheRange(t *testing.T) {
+	s, proxy := behindProxy(t)
 	ctx := context.Background()
 	content := make([]byte, 24<<20)
 	rand.Read(content)
@@ -104,14 +114,7 @@ func TestRangeFetchesOnlyTheRange(t *testing.T) {
 // TestStoreDown: with the object store gone, calls fail as unavailable and
 // an upload leaves nothing once it is back.
 func TestStoreDown(t *testing.T) {
-	url := s3test.StorageURL(t)
-	loc, _ := s3.ParseURL(url)
-	proxy := faultproxy.New(t, loc.Endpoint[len("http://"):])
-	loc.Endpoint = "http://" + proxy.Addr
-	s, err := s3.New(context.Background(), loc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, proxy := behindProxy(t)
 	ctx := context.Background()
 	proxy.Down()
 	if err := s.Ping(ctx); err == nil {
