@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/satchelhq/satchel/internal/blob"
 	"github.com/satchelhq/satchel/internal/satchel"
 )
 
@@ -86,7 +87,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		}
 	}()
 	buf := bufPool.Get().(*[]byte)
-	n, err := io.CopyBuffer(&writebackWriter{w: f, fd: int(f.Fd())}, ctxReader{ctx, r}, *buf)
+	n, err := io.CopyBuffer(&writebackWriter{w: f, fd: int(f.Fd())}, blob.ContextReader(ctx, r), *buf)
 	bufPool.Put(buf)
 	if err != nil {
 		return n, mapErr("write blob", err)
@@ -229,7 +230,7 @@ func (s *Store) PutChunk(ctx context.Context, key, ref string, index int, offset
 	}
 	defer f.Close()
 	buf := bufPool.Get().(*[]byte)
-	n, err := io.CopyBuffer(&writebackWriter{w: io.NewOffsetWriter(f, offset), fd: int(f.Fd()), base: offset}, ctxReader{ctx, r}, *buf)
+	n, err := io.CopyBuffer(&writebackWriter{w: io.NewOffsetWriter(f, offset), fd: int(f.Fd()), base: offset}, blob.ContextReader(ctx, r), *buf)
 	bufPool.Put(buf)
 	if err == nil && n != size {
 		err = fmt.Errorf("got %d bytes, want %d", n, size)
@@ -337,19 +338,6 @@ func (s *Store) Keys(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	return keys, mapErr("list blobs", err)
-}
-
-// ctxReader stops a copy when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // mapErr wraps a filesystem error with what was being done and the domain

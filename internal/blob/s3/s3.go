@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/satchelhq/satchel/internal/blob"
 	"github.com/satchelhq/satchel/internal/satchel"
 )
 
@@ -137,7 +138,7 @@ var unsigned = awss3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloa
 // anything fails.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	buf := s.bufs.Get().(*[]byte)
-	n, err := io.ReadFull(ctxReader{ctx, r}, *buf)
+	n, err := io.ReadFull(blob.ContextReader(ctx, r), *buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		defer s.bufs.Put(buf)
 		_, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
@@ -210,7 +211,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, first
 		}
 		buf = s.bufs.Get().(*[]byte)
 		var rerr error
-		n, rerr = io.ReadFull(ctxReader{ctx, r}, *buf)
+		n, rerr = io.ReadFull(blob.ContextReader(ctx, r), *buf)
 		switch {
 		case errors.Is(rerr, io.EOF): // nothing more
 			s.bufs.Put(buf)
@@ -358,7 +359,7 @@ func (s *Store) BeginChunked(ctx context.Context, key string, size int64) (strin
 func (s *Store) PutChunk(ctx context.Context, key, ref string, index int, offset, size int64, r io.Reader) (string, error) {
 	out, err := s.client.UploadPart(ctx, &awss3.UploadPartInput{
 		Bucket: &s.bucket, Key: aws.String(s.key(key)), UploadId: aws.String(ref), PartNumber: aws.Int32(int32(index + 1)),
-		Body: ctxReader{ctx, r}, ContentLength: aws.Int64(size),
+		Body: blob.ContextReader(ctx, r), ContentLength: aws.Int64(size),
 	}, unsigned)
 	if err != nil {
 		return "", mapErr(fmt.Sprintf("upload chunk %d", index), err)
@@ -461,19 +462,6 @@ func (s *Store) StalePartials(ctx context.Context, before time.Time) ([]satchel.
 		}
 		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
 	}
-}
-
-// ctxReader stops a copy when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func apiCode(err error) string {
