@@ -91,12 +91,32 @@ func Open(ctx context.Context, kind, dsn string, timeout time.Duration) (*Store,
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
+	if err := ping(pingCtx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", kind, err)
 	}
 	s.counter = newDownloadCounter(s)
 	return s, nil
+}
+
+// ping opens the first connection. A new SQLite file switches to WAL on
+// its first connection, which needs the file to itself; SQLite answers
+// SQLITE_BUSY at once, without waiting, when another process (a second node
+// or `satchel migrate` started beside `serve`) opens the same new file at the
+// same moment. That is retried until ctx ends; any other error is final.
+func ping(ctx context.Context, db *sql.DB) error {
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Kind returns SQLite or Postgres.
