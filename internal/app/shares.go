@@ -24,7 +24,14 @@ const (
 	unlockAddrLimit    = 20 // ... or per client address, in an attemptWindow
 	unlockCookieTTL    = 24 * time.Hour
 	maxShareDownloads  = 1_000_000_000
+	linkCacheTTL       = 10 * time.Second // how long a node reuses a link it looked up
+	linkCacheSize      = 4096
 )
+
+// ErrStaleLink says that the copy of a link a response was about to be
+// served from is out of date (its file was renamed); the copy has been
+// replaced, and serving again from OpenForDownload gives the current one.
+var ErrStaleLink = errors.New("the share link changed while it was being served")
 
 // ShareStore is what share links need from the database.
 type ShareStore interface {
@@ -34,7 +41,7 @@ type ShareStore interface {
 	GetShare(ctx context.Context, userID, id string) (satchel.Share, error)
 	DeleteShare(ctx context.Context, userID, id string) error
 	GetShareByToken(ctx context.Context, token string) (satchel.Share, satchel.File, error)
-	CountDownload(ctx context.Context, shareID string, now time.Time) (bool, error)
+	CountDownload(ctx context.Context, shareID, fileName string, now time.Time) (bool, error)
 	ServerSecret(ctx context.Context, name string, now time.Time) ([]byte, error)
 	TakeAttempts(ctx context.Context, limits []satchel.RateLimit, now time.Time) (time.Duration, error)
 	GiveBackAttempts(ctx context.Context, keys []string) error
@@ -60,6 +67,7 @@ type Shares struct {
 	log    *slog.Logger
 	obs    ShareObserver
 	key    []byte // signs unlock cookies; the same on every node
+	links  *linkCache
 }
 
 // NewShares returns the share links service. It reads (or makes) the secret
@@ -69,7 +77,8 @@ func NewShares(ctx context.Context, store ShareStore, blobs BlobStore, hasher *s
 	if err != nil {
 		return nil, fmt.Errorf("load the share unlock secret: %w", err)
 	}
-	return &Shares{store: store, blobs: blobs, hasher: hasher, now: now, log: log, obs: obs, key: key}, nil
+	return &Shares{store: store, blobs: blobs, hasher: hasher, now: now, log: log, obs: obs, key: key,
+		links: newLinkCache(linkCacheTTL, linkCacheSize)}, nil
 }
 
 // NewShare is what an owner asks for when making a link; nil leaves a
@@ -166,6 +175,42 @@ func (s *Shares) Open(ctx context.Context, token string) (satchel.Share, satchel
 		return satchel.Share{}, satchel.File{}, satchel.NotFound("share link")
 	}
 	return s.store.GetShareByToken(ctx, token)
+}
+
+// OpenForDownload is Open for the download route, the hot path: it may
+// answer from this node's copy of the link, so what it returns must be
+// confirmed before content is sent, by CountDownload for a counted download
+// and by Verify for anything else.
+func (s *Shares) OpenForDownload(ctx context.Context, token string) (satchel.Share, satchel.File, error) {
+	if sh, f, ok := s.links.get(token); ok {
+		return sh, f, nil
+	}
+	sh, f, err := s.Open(ctx, token)
+	if err == nil {
+		s.links.put(token, sh, f)
+	}
+	return sh, f, err
+}
+
+// Verify confirms, from the database, that a link and file as the caller
+// has them may still be served: the link exists and works and its file is
+// complete and has the same name. Otherwise it returns why not: ErrNotFound,
+// ErrGone, or ErrStaleLink when only the name changed.
+func (s *Shares) Verify(ctx context.Context, sh satchel.Share, f satchel.File) error {
+	fresh, ff, err := s.store.GetShareByToken(ctx, sh.Token)
+	if err != nil {
+		s.links.drop(sh.Token)
+		return err
+	}
+	if err := s.Gone(fresh); err != nil {
+		s.links.drop(sh.Token)
+		return err
+	}
+	s.links.put(sh.Token, fresh, ff)
+	if ff.ID != f.ID || ff.Filename != f.Filename {
+		return ErrStaleLink
+	}
+	return nil
 }
 
 func plausibleToken(t string) bool {
@@ -302,23 +347,24 @@ func (s *Shares) validCookie(sh satchel.Share, cookie string) bool {
 }
 
 // CountDownload counts a download that starts at the first byte, if the
-// link still allows one; otherwise ErrGone.
-func (s *Shares) CountDownload(ctx context.Context, sh satchel.Share) error {
-	ok, err := s.store.CountDownload(ctx, sh.ID, s.now())
+// link still allows one and f is still its file as named; otherwise it says
+// why not, as Verify does.
+func (s *Shares) CountDownload(ctx context.Context, sh satchel.Share, f satchel.File) error {
+	ok, err := s.store.CountDownload(ctx, sh.ID, f.Filename, s.now())
 	if err != nil {
 		return err
 	}
-	if !ok {
-		// Another download took the last one, or the link expired meanwhile.
-		if sh.ExpiresAt != nil && !s.now().Before(*sh.ExpiresAt) {
-			s.obs.ShareRefused("expired")
-			return satchel.Errorf(satchel.ErrGone, "this link has expired")
-		}
-		s.obs.ShareRefused("exhausted")
-		return satchel.Errorf(satchel.ErrGone, "this link has been used up")
+	if ok {
+		s.obs.ShareDownloadCounted()
+		return nil
 	}
-	s.obs.ShareDownloadCounted()
-	return nil
+	// The link was revoked, expired, used up (another download took the
+	// last one), or its file deleted or renamed since sh and f were read.
+	if err := s.Verify(ctx, sh, f); err != nil {
+		return err
+	}
+	s.obs.ShareRefused("exhausted")
+	return satchel.Errorf(satchel.ErrGone, "this link has been used up")
 }
 
 // OpenContent opens a shared file's content.

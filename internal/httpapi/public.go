@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/satchelhq/satchel/internal/app"
 	"github.com/satchelhq/satchel/internal/satchel"
 )
 
@@ -169,40 +170,71 @@ func (s *Server) authorizeShare(r *http.Request, sh satchel.Share) error {
 // exactly that many succeed, however many arrive at once. What counts is
 // decided by what http.ServeContent is about to send (its status and
 // Content-Range), not by guessing from the request's headers.
+//
+// The link may come from this node's copy (the hot path reads no row); just
+// before anything is written, the count, or for a response that does not
+// count a fresh read, confirms it. If the copy turns out stale (the file was
+// renamed meanwhile), nothing has been written and the request is served
+// again from the current link.
 func (s *Server) shareDownload(w http.ResponseWriter, r *http.Request) error {
-	publicHeaders(w)
 	token := r.PathValue("token")
-	sh, f, err := s.openShare(r)
+	for attempt := 1; ; attempt++ {
+		err := s.serveShareOnce(w, r, token)
+		if !errors.Is(err, app.ErrStaleLink) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+func (s *Server) serveShareOnce(w http.ResponseWriter, r *http.Request, token string) error {
+	publicHeaders(w)
+	ctx := r.Context()
+	sh, f, err := s.shares.OpenForDownload(ctx, token)
+	if err == nil {
+		err = s.shares.Gone(sh)
+	}
 	if err == nil {
 		err = s.authorizeShare(r, sh)
 	}
 	if err != nil {
 		return s.shareFailure(w, r, token, err)
 	}
-	content, err := s.shares.OpenContent(r.Context(), f)
+	content, err := s.shares.OpenContent(ctx, f)
 	if err != nil {
-		return err
+		if verr := s.shares.Verify(ctx, sh, f); verr != nil {
+			err = verr // the file was deleted, and its blob with it
+		}
+		return s.shareFailure(w, r, token, err)
 	}
 	defer content.Close()
-	cw := &countingWriter{ResponseWriter: w, r: r, count: func() error { return s.shares.CountDownload(r.Context(), sh) }}
+	cw := &countingWriter{ResponseWriter: w, r: r, confirm: func(counts bool) error {
+		if counts {
+			return s.shares.CountDownload(ctx, sh, f)
+		}
+		return s.shares.Verify(ctx, sh, f)
+	}}
 	serveContent(cw, r, "attachment", f.Filename, f.MimeType, f.SHA256, f.CreatedAt, content)
 	if cw.err != nil {
 		// Nothing was written: answer the refusal instead of the content.
 		clearContentHeaders(w.Header())
+		if errors.Is(cw.err, app.ErrStaleLink) {
+			return cw.err
+		}
 		publicHeaders(w)
 		return s.shareFailure(w, r, token, cw.err)
 	}
 	return nil
 }
 
-// countingWriter counts a download when the response about to be written
-// sends the content from byte 0: a 200 to a GET, a 206 whose range starts at
-// 0, or any multipart 206 (several ranges can add up to the whole file). If
-// the link allows no more downloads, nothing is written and err says why.
+// countingWriter confirms a response just before its header is written:
+// confirm(true) counts a download when it sends the content from byte 0 (a
+// 200 to a GET, a 206 whose range starts at 0, or any multipart 206: several
+// ranges can add up to the whole file), confirm(false) checks any other. If
+// confirm refuses, nothing is written and err says why.
 type countingWriter struct {
 	http.ResponseWriter
 	r       *http.Request
-	count   func() error
+	confirm func(counts bool) error
 	decided bool
 	err     error
 }
@@ -225,10 +257,8 @@ func (c *countingWriter) counts(code int) bool {
 func (c *countingWriter) WriteHeader(code int) {
 	if !c.decided {
 		c.decided = true
-		if c.counts(code) {
-			if c.err = c.count(); c.err != nil {
-				return // the caller answers with the refusal
-			}
+		if c.err = c.confirm(c.counts(code)); c.err != nil {
+			return // the caller answers with the refusal
 		}
 	}
 	c.ResponseWriter.WriteHeader(code)

@@ -440,3 +440,82 @@ func TestSharePages(t *testing.T) {
 }
 
 var inlineHandler = regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
+
+// TestShareDownloadSeesChangesAtOnce changes links and files behind the
+// server's back, as another node would, after a download has let the server
+// keep its own copy of each link: every kind of download request must see
+// the change at once.
+func TestShareDownloadSeesChangesAtOnce(t *testing.T) {
+	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+		env := apitest.Start(t, b, nil)
+		alice := env.UserWithKey("alice")
+		anon := env.Anonymous()
+		db := env.Node.Store.DB()
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.Exec(q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// warm makes a link and downloads it once.
+		warm := func() (fileID, shareID, token string) {
+			t.Helper()
+			f := alice.Upload("before.bin", randomBytes(t, 4096))
+			sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", nil, 201)
+			token = sh["token"].(string)
+			if resp := anon.Do("GET", "/s/"+token+"/download", nil); resp.Status != 200 {
+				t.Fatalf("first download: %d", resp.Status)
+			}
+			return f["id"].(string), sh["id"].(string), token
+		}
+		requests := []struct {
+			name    string
+			method  string
+			headers []string
+		}{
+			{"get", "GET", nil},
+			{"head", "HEAD", nil},
+			{"range from the middle", "GET", []string{"Range", "bytes=100-199"}},
+			{"not modified", "GET", []string{"If-None-Match", "*"}},
+		}
+		for _, rq := range requests {
+			t.Run("renamed/"+rq.name, func(t *testing.T) {
+				fileID, shareID, token := warm()
+				exec(`UPDATE files SET filename = 'after.bin' WHERE id = $1`, fileID)
+				resp := anon.Do(rq.method, "/s/"+token+"/download", nil, rq.headers...)
+				if resp.Status >= 400 || !strings.Contains(resp.Header.Get("Content-Disposition"), `filename="after.bin"`) {
+					t.Errorf("after a rename: %d, Content-Disposition %q", resp.Status, resp.Header.Get("Content-Disposition"))
+				}
+				want := 1
+				if rq.method == "GET" && rq.headers == nil {
+					want = 2
+				}
+				var n int
+				if err := db.QueryRow(`SELECT download_count FROM share_links WHERE id = $1`, shareID).Scan(&n); err != nil || n != want {
+					t.Errorf("download_count %d (%v), want %d", n, err, want)
+				}
+			})
+			t.Run("revoked/"+rq.name, func(t *testing.T) {
+				_, shareID, token := warm()
+				exec(`DELETE FROM share_links WHERE id = $1`, shareID)
+				if resp := anon.Do(rq.method, "/s/"+token+"/download", nil, rq.headers...); resp.Status != 404 {
+					t.Errorf("a revoked link: %d, want 404", resp.Status)
+				}
+			})
+			t.Run("file deleted/"+rq.name, func(t *testing.T) {
+				fileID, _, token := warm()
+				alice.MustJSON("DELETE", "/api/v1/files/"+fileID, nil, 204)
+				if resp := anon.Do(rq.method, "/s/"+token+"/download", nil, rq.headers...); resp.Status != 404 {
+					t.Errorf("the link of a deleted file: %d, want 404", resp.Status)
+				}
+			})
+			t.Run("used up elsewhere/"+rq.name, func(t *testing.T) {
+				_, shareID, token := warm()
+				exec(`UPDATE share_links SET max_downloads = 1 WHERE id = $1`, shareID)
+				if resp := anon.Do(rq.method, "/s/"+token+"/download", nil, rq.headers...); resp.Status != 410 {
+					t.Errorf("a used-up link: %d, want 410", resp.Status)
+				}
+			})
+		}
+	})
+}

@@ -26,11 +26,12 @@ type downloadCounter struct {
 }
 
 type countRequest struct {
-	shareID string
-	now     time.Time
-	ok      bool
-	err     error
-	ready   chan struct{}
+	shareID  string
+	fileName string
+	now      time.Time
+	ok       bool
+	err      error
+	ready    chan struct{}
 }
 
 // maxCountBatch bounds the counts in one transaction.
@@ -44,8 +45,8 @@ func newDownloadCounter(s *Store) *downloadCounter {
 }
 
 // count queues one count and waits for its transaction.
-func (c *downloadCounter) count(ctx context.Context, shareID string, now time.Time) (bool, error) {
-	req := &countRequest{shareID: shareID, now: now, ready: make(chan struct{})}
+func (c *downloadCounter) count(ctx context.Context, shareID, fileName string, now time.Time) (bool, error) {
+	req := &countRequest{shareID: shareID, fileName: fileName, now: now, ready: make(chan struct{})}
 	select {
 	case c.queue <- req:
 	case <-c.stop:
@@ -105,12 +106,13 @@ func (c *downloadCounter) commit(batch []*countRequest) {
 	slices.SortStableFunc(ordered, func(a, b *countRequest) int { return strings.Compare(a.shareID, b.shareID) })
 	update, err := s.prepared(ctx, `UPDATE share_links SET download_count = download_count + 1
 		WHERE id = $1 AND (max_downloads IS NULL OR download_count < max_downloads)
-		AND (expires_at IS NULL OR expires_at > $2)`)
+		AND (expires_at IS NULL OR expires_at > $2)
+		AND EXISTS (SELECT 1 FROM files f WHERE f.id = share_links.file_id AND f.upload_status = 'completed' AND f.filename = $3)`)
 	for attempt := 0; err == nil; attempt++ {
 		err = s.tx(ctx, "count downloads", func(ctx context.Context, tx *sql.Tx) error {
 			st := tx.StmtContext(ctx, update)
 			for _, r := range ordered {
-				res, err := st.ExecContext(ctx, r.shareID, s.d.ts(r.now))
+				res, err := st.ExecContext(ctx, r.shareID, s.d.ts(r.now), r.fileName)
 				if err != nil {
 					return err
 				}

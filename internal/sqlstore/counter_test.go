@@ -62,7 +62,7 @@ func TestCountsAcrossNodes(t *testing.T) {
 			defer wg.Done()
 			for range 50 {
 				k := rand.IntN(len(shares))
-				counted, err := nodes[g%2].CountDownload(ctx, shares[k].ID, time.Now())
+				counted, err := nodes[g%2].CountDownload(ctx, shares[k].ID, "f", time.Now())
 				mu.Lock()
 				attempts[k]++
 				if err != nil {

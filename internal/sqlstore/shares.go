@@ -126,12 +126,15 @@ func (s *Store) GetShareByToken(ctx context.Context, token string) (satchel.Shar
 }
 
 // CountDownload counts one download of a link, if the link still allows one
-// at now: not expired, and under its download limit. The check and the count
-// are one conditional UPDATE, so however many downloads race, exactly the
-// limit succeed. Concurrent counts share a transaction (see counter.go), so
-// a busy link costs one commit for many downloads, not one each.
-func (s *Store) CountDownload(ctx context.Context, shareID string, now time.Time) (bool, error) {
-	return s.counter.count(ctx, shareID, now)
+// at now: it exists, is not expired, is under its download limit, and its
+// file is complete and still named fileName (the name the response is about
+// to send, so that a caller serving from a copy of the link learns when the
+// copy is out of date). The check and the count are one conditional UPDATE,
+// so however many downloads race, exactly the limit succeed. Concurrent
+// counts share a transaction (see counter.go), so a busy link costs one
+// commit for many downloads, not one each.
+func (s *Store) CountDownload(ctx context.Context, shareID, fileName string, now time.Time) (bool, error) {
+	return s.counter.count(ctx, shareID, fileName, now)
 }
 
 // ServerSecret returns the named secret that all nodes share, making it (32
