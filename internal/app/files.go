@@ -237,7 +237,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 			c.touch()
 		}
 	}
-	if err != nil && err != io.EOF {
+	var refusal *satchel.Error
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.As(err, &refusal):
+		c.stopErr = err // the body itself is not acceptable (see the caller's reader)
+	default:
 		c.bodyErr = err
 	}
 	return n, err

@@ -44,14 +44,14 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
 	defer s.metrics.UploadsInFlight.Dec()
 	up := app.Upload{Filename: r.URL.Query().Get("filename"), ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength, Body: r.Body}
 	if mt, _, _ := mime.ParseMediaType(up.ContentType); mt == "multipart/form-data" {
-		part, err := filePart(r)
+		mr, part, err := filePart(r)
 		if err != nil {
 			return err
 		}
 		if up.Filename == "" {
 			up.Filename = part.FileName()
 		}
-		up.ContentType, up.Size, up.Body = part.Header.Get("Content-Type"), -1, part
+		up.ContentType, up.Size, up.Body = part.Header.Get("Content-Type"), -1, &onlyFile{part: part, mr: mr}
 	}
 	if up.Filename == "" {
 		return satchel.Invalid(satchel.FieldError{Field: "filename", Message: "is required: pass ?filename=NAME or a multipart filename"})
@@ -67,10 +67,10 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
 
 // filePart advances a multipart body to its part named "file", reading past
 // a few small other fields.
-func filePart(r *http.Request) (*multipart.Part, error) {
+func filePart(r *http.Request) (*multipart.Reader, *multipart.Part, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+		return nil, nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
 	}
 	for i := 0; i <= maxFormParts; i++ {
 		part, err := mr.NextPart()
@@ -78,16 +78,67 @@ func filePart(r *http.Request) (*multipart.Part, error) {
 			break
 		}
 		if err != nil {
-			return nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+			return nil, nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
 		}
 		if part.FormName() == "file" {
-			return part, nil
+			return mr, part, nil
 		}
-		if n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1)); n > maxFormField {
-			return nil, satchel.Errorf(satchel.ErrInvalid, "multipart fields other than \"file\" are limited to %d bytes", maxFormField)
+		if err := skipField(part); err != nil {
+			return nil, nil, err
 		}
 	}
-	return nil, satchel.Invalid(satchel.FieldError{Field: "file", Message: "the multipart body has no part named \"file\""})
+	return nil, nil, satchel.Invalid(satchel.FieldError{Field: "file", Message: "the multipart body has no part named \"file\""})
+}
+
+// skipField reads past a small multipart field other than "file".
+func skipField(part *multipart.Part) error {
+	if part.FileName() != "" {
+		return satchel.Errorf(satchel.ErrInvalid, "send one file per request, in the part named \"file\"")
+	}
+	if n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1)); n > maxFormField {
+		return satchel.Errorf(satchel.ErrInvalid, "multipart fields other than \"file\" are limited to %d bytes", maxFormField)
+	}
+	return nil
+}
+
+// onlyFile reads the "file" part of a multipart upload and, at its end, the
+// rest of the body: a second file would otherwise be dropped without a word,
+// so it fails the upload (before anything is recorded) instead.
+type onlyFile struct {
+	part *multipart.Part
+	mr   *multipart.Reader
+	err  error // the end: io.EOF, or why the rest is refused
+}
+
+func (o *onlyFile) Read(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.part.Read(p)
+	if err == io.EOF {
+		err = o.rest()
+		o.err = err
+	}
+	return n, err
+}
+
+func (o *onlyFile) rest() error {
+	for i := 0; i <= maxFormParts; i++ {
+		part, err := o.mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		if err != nil {
+			return err // the body broke off
+		}
+		if part.FormName() == "file" {
+			return satchel.Errorf(satchel.ErrInvalid, "send one file per request, in the part named \"file\"")
+		}
+		if err := skipField(part); err != nil {
+			return err
+		}
+	}
+	return satchel.Errorf(satchel.ErrInvalid, "the multipart body has more than %d fields", maxFormParts)
 }
 
 func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) error {

@@ -195,6 +195,33 @@ func TestUploadForms(t *testing.T) {
 			resp := alice.Do("POST", "/api/v1/files?filename=x.bin", body.Bytes(), "Content-Type", mw.FormDataContentType())
 			apitest.Problem(t, resp, 400)
 		})
+		// A second file would be lost without a word: the upload is refused
+		// whole and leaves nothing, whichever part comes first.
+		for _, tt := range []struct{ name, first, second string }{
+			{"two file parts", "file", "file"},
+			{"a file under another name after", "file", "attachment"},
+			{"a file under another name before", "attachment", "file"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				rows, blobs := fileRows(t, env), len(blobFiles(t, env))
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				for _, field := range []string{tt.first, tt.second} {
+					part, _ := mw.CreateFormFile(field, field+".bin")
+					part.Write(randomBytes(t, 100<<10))
+				}
+				mw.Close()
+				before := storageUsed(t, alice)
+				p := apitest.Problem(t, alice.Do("POST", "/api/v1/files", body.Bytes(), "Content-Type", mw.FormDataContentType()), 400)
+				if !strings.Contains(fmt.Sprint(p["detail"]), "one file per request") {
+					t.Errorf("detail: %v", p["detail"])
+				}
+				if fileRows(t, env) != rows || len(blobFiles(t, env)) != blobs || storageUsed(t, alice) != before {
+					t.Errorf("a refused upload left rows %d→%d, blobs %d→%d, used %d→%d", rows, fileRows(t, env),
+						blobs, len(blobFiles(t, env)), before, storageUsed(t, alice))
+				}
+			})
+		}
 		for _, tt := range []struct {
 			name, filename, contentType string
 			body                        []byte
