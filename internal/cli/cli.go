@@ -150,6 +150,7 @@ func openBlobs(ctx context.Context, cfg config.Config) (Blobs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("SATCHEL_STORAGE_URL (--storage-url): %w", err)
 		}
+		l.Stall = cfg.StorageTimeout
 		return s3.New(ctx, l)
 	}
 	return disk.New(loc.Path)

@@ -26,6 +26,7 @@ type Config struct {
 	DatabaseURL     string
 	StorageURL      string
 	DatabaseTimeout time.Duration
+	StorageTimeout  time.Duration
 	PublicURL       string
 	MaxFileSize     int64
 	UserQuota       int64 // 0: unlimited
@@ -81,6 +82,8 @@ func Settings() []Setting {
 			func(c *Config, v string) error { c.StorageURL = v; return nil }},
 		{"SATCHEL_DATABASE_TIMEOUT", "database-timeout", "15s", "how long one database call may take before the request answers 503 (a database that hangs cannot hold requests)",
 			func(c *Config, v string) error { return duration(v, time.Second, "15s", &c.DatabaseTimeout) }},
+		{"SATCHEL_STORAGE_TIMEOUT", "storage-timeout", "1m", "how long a request to an S3 object store may make no progress (no answer, or no bytes moving) before it fails with 503",
+			func(c *Config, v string) error { return duration(v, time.Second, "1m", &c.StorageTimeout) }},
 		{"SATCHEL_PUBLIC_URL", "public-url", "", "http://<addr>; the base of share URLs",
 			func(c *Config, v string) error { c.PublicURL = v; return nil }},
 		{"SATCHEL_MAX_FILE_SIZE", "max-file-size", "10GiB", "largest file accepted (bytes or units: 512MiB, 10GiB)",

@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		Addr: "127.0.0.1:8080", DataDir: "./satchel-data", DatabaseURL: "sqlite:satchel-data/satchel.db",
-		StorageURL: "file://satchel-data/blobs", DatabaseTimeout: 15 * time.Second, PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
+		StorageURL: "file://satchel-data/blobs", DatabaseTimeout: 15 * time.Second, StorageTimeout: time.Minute, PublicURL: "http://127.0.0.1:8080", MaxFileSize: 10 << 30,
 		UserQuota: 0, Registration: "open", LogFormat: "text", ShutdownTimeout: 30 * time.Second, UploadTTL: 24 * time.Hour, BodyTimeout: time.Minute,
 		ThumbMaxPixels: 50_000_000, ThumbWorkers: 1, JobWorkers: 2, JobTimeout: 5 * time.Minute, FFmpeg: "ffmpeg",
 	}

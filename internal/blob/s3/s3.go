@@ -49,7 +49,13 @@ type Location struct {
 	Region    string
 	PathStyle bool
 	Prefix    string
+	// Stall is how long a request may make no progress (no answer, or no
+	// bytes moving either way) before it fails; 0 is DefaultStall.
+	Stall time.Duration
 }
+
+// DefaultStall is the stall time of a Location that sets none.
+const DefaultStall = time.Minute
 
 // ParseURL parses s3://bucket?endpoint=…&region=…&path_style=true&prefix=….
 func ParseURL(s string) (Location, error) {
@@ -89,11 +95,16 @@ type Store struct {
 	bucket  string
 	prefix  string
 	bufs    sync.Pool
+	stall   time.Duration
 }
 
 // New connects to the bucket a Location names. Credentials come from the
 // standard AWS environment variables and files.
 func New(ctx context.Context, loc Location) (*Store, error) {
+	stall := loc.Stall
+	if stall <= 0 {
+		stall = DefaultStall
+	}
 	// The SDK's own client, so that AWS_CA_BUNDLE and the like still
 	// apply; with a short dial timeout, so that a store that is down
 	// answers fast.
@@ -101,7 +112,7 @@ func New(ctx context.Context, loc Location) (*Store, error) {
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 5 * time.Second }).
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = 64
-			t.ResponseHeaderTimeout = 60 * time.Second
+			t.ResponseHeaderTimeout = stall
 		})
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(loc.Region), config.WithHTTPClient(httpClient))
 	if err != nil {
@@ -117,7 +128,7 @@ func New(ctx context.Context, loc Location) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	s := &Store{client: client, presign: awss3.NewPresignClient(client), bucket: loc.Bucket, prefix: loc.Prefix}
+	s := &Store{client: client, presign: awss3.NewPresignClient(client), bucket: loc.Bucket, prefix: loc.Prefix, stall: stall}
 	s.bufs.New = func() any { b := make([]byte, partSize); return &b }
 	return s, nil
 }
@@ -127,6 +138,77 @@ func (s *Store) key(k string) string {
 		return k
 	}
 	return s.prefix + "/" + k
+}
+
+// errStalled is why a request that made no progress for the stall time was
+// cut off.
+var errStalled = errors.New("the object store stopped answering")
+
+// watch returns a context for one request that ends when the request makes
+// no progress for the stall time: progress is to be called whenever bytes
+// move; stop releases the watch once the request is over. It bounds what
+// ResponseHeaderTimeout does not: a body that stops moving partway.
+func (s *Store) watch(ctx context.Context) (wctx context.Context, progress, stop func()) {
+	wctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(s.stall, func() { cancel(errStalled) })
+	return wctx, func() { t.Reset(s.stall) }, func() { t.Stop(); cancel(nil) }
+}
+
+// failed maps the error of a request made under watch: one cut off for
+// stalling is ErrUnavailable.
+func failed(wctx context.Context, op string, err error) error {
+	if errors.Is(context.Cause(wctx), errStalled) {
+		return fmt.Errorf("%s: %w: %w", op, satchel.ErrUnavailable, errStalled)
+	}
+	return mapErr(op, err)
+}
+
+// progressReader is a request body that reports each read as progress.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (b *progressReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.progress()
+	}
+	return n, err
+}
+
+// progressSeeker is a progressReader over a *bytes.Reader. It keeps Seek
+// (the SDK rewinds the bodies it signs or retries) and hides WriteTo, which
+// would send the body in one unwatched write.
+type progressSeeker struct {
+	progressReader
+	sk io.Seeker
+}
+
+func (b *progressSeeker) Seek(offset int64, whence int) (int64, error) {
+	return b.sk.Seek(offset, whence)
+}
+
+// progressBody wraps a request body so that reading it is progress.
+func progressBody(r io.Reader, progress func()) io.Reader {
+	if br, ok := r.(*bytes.Reader); ok {
+		return &progressSeeker{progressReader{br, progress}, br}
+	}
+	return &progressReader{r, progress}
+}
+
+// putPart uploads one part of a multipart upload under watch.
+func (s *Store) putPart(ctx context.Context, key string, uploadID *string, num int32, body io.Reader, size int64, opts ...func(*awss3.Options)) (*string, error) {
+	wctx, progress, stop := s.watch(ctx)
+	defer stop()
+	out, err := s.client.UploadPart(wctx, &awss3.UploadPartInput{
+		Bucket: &s.bucket, Key: aws.String(s.key(key)), UploadId: uploadID, PartNumber: aws.Int32(num),
+		Body: progressBody(body, progress), ContentLength: aws.Int64(size),
+	}, opts...)
+	if err != nil {
+		return nil, failed(wctx, fmt.Sprintf("upload part %d", num), err)
+	}
+	return out.ETag, nil
 }
 
 // unsigned streams a body without hashing it first for the signature: a
@@ -141,11 +223,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	n, err := io.ReadFull(blob.ContextReader(ctx, r), *buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		defer s.bufs.Put(buf)
-		_, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
-			Bucket: &s.bucket, Key: aws.String(s.key(key)), Body: bytes.NewReader((*buf)[:n]), ContentLength: aws.Int64(int64(n)),
+		wctx, progress, stop := s.watch(ctx)
+		defer stop()
+		_, err := s.client.PutObject(wctx, &awss3.PutObjectInput{
+			Bucket: &s.bucket, Key: aws.String(s.key(key)), ContentLength: aws.Int64(int64(n)),
+			Body: progressBody(bytes.NewReader((*buf)[:n]), progress),
 		})
 		if err != nil {
-			return 0, mapErr("put blob", err)
+			return 0, failed(wctx, "put blob", err)
 		}
 		return int64(n), nil
 	}
@@ -182,16 +267,13 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, first
 		defer wg.Done()
 		defer func() { <-slots }()
 		defer s.bufs.Put(buf)
-		out, err := s.client.UploadPart(ctx, &awss3.UploadPartInput{
-			Bucket: &s.bucket, Key: aws.String(s.key(key)), UploadId: uploadID, PartNumber: aws.Int32(num),
-			Body: bytes.NewReader((*buf)[:n]), ContentLength: aws.Int64(int64(n)),
-		})
+		etag, err := s.putPart(ctx, key, uploadID, num, bytes.NewReader((*buf)[:n]), int64(n))
 		if err != nil {
-			cancel(mapErr(fmt.Sprintf("upload part %d", num), err))
+			cancel(err)
 			return
 		}
 		mu.Lock()
-		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
+		parts = append(parts, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(num)})
 		mu.Unlock()
 	}
 	buf, n := first, firstLen // a full part
@@ -262,8 +344,11 @@ type object struct {
 	size   int64
 	pos    int64
 	body   io.ReadCloser
-	bodyAt int64 // the position the open body reads from
-	bodyTo int64 // where the open body ends
+	wctx   context.Context // the open body's request
+	stop   func()          // ends the open body's watch
+	moved  func()          // reports progress to it
+	bodyAt int64           // the position the open body reads from
+	bodyTo int64           // where the open body ends
 	window int64
 }
 
@@ -273,8 +358,7 @@ func (o *object) Read(p []byte) (int, error) {
 	}
 	if o.body == nil || o.bodyAt != o.pos || o.bodyAt >= o.bodyTo {
 		if o.body != nil {
-			o.body.Close()
-			o.body = nil
+			o.closeBody()
 			if o.bodyAt == o.pos {
 				o.window = min(o.window*2, maxWindow) // reading on in order
 			} else {
@@ -282,24 +366,39 @@ func (o *object) Read(p []byte) (int, error) {
 			}
 		}
 		end := min(o.pos+o.window, o.size)
-		out, err := o.s.client.GetObject(o.ctx, &awss3.GetObjectInput{
+		wctx, progress, stop := o.s.watch(o.ctx)
+		out, err := o.s.client.GetObject(wctx, &awss3.GetObjectInput{
 			Bucket: &o.s.bucket, Key: &o.key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", o.pos, end-1)),
 		})
 		if err != nil {
-			return 0, mapErr("read blob", err)
+			err = failed(wctx, "read blob", err)
+			stop()
+			return 0, err
 		}
-		o.body, o.bodyAt, o.bodyTo = out.Body, o.pos, end
+		o.body, o.stop, o.moved, o.bodyAt, o.bodyTo = out.Body, stop, progress, o.pos, end
+		o.wctx = wctx
 	}
 	n, err := o.body.Read(p[:min(int64(len(p)), o.bodyTo-o.bodyAt)])
+	if n > 0 {
+		o.moved()
+	}
 	o.pos += int64(n)
 	o.bodyAt += int64(n)
-	if errors.Is(err, io.EOF) {
-		if o.bodyAt < o.bodyTo {
-			return n, fmt.Errorf("read blob: %w", io.ErrUnexpectedEOF)
-		}
+	switch {
+	case errors.Is(err, io.EOF) && o.bodyAt < o.bodyTo:
+		err = fmt.Errorf("read blob: %w", io.ErrUnexpectedEOF)
+	case errors.Is(err, io.EOF):
 		err = nil
+	case err != nil:
+		err = failed(o.wctx, "read blob", err)
 	}
 	return n, err
+}
+
+func (o *object) closeBody() {
+	o.body.Close()
+	o.stop()
+	o.body = nil
 }
 
 func (o *object) Seek(offset int64, whence int) (int64, error) {
@@ -319,7 +418,7 @@ func (o *object) Seek(offset int64, whence int) (int64, error) {
 
 func (o *object) Close() error {
 	if o.body != nil {
-		return o.body.Close()
+		o.closeBody()
 	}
 	return nil
 }
@@ -357,14 +456,11 @@ func (s *Store) BeginChunked(ctx context.Context, key string, size int64) (strin
 
 // PutChunk streams chunk index as part index+1 and returns its ETag.
 func (s *Store) PutChunk(ctx context.Context, key, ref string, index int, offset, size int64, r io.Reader) (string, error) {
-	out, err := s.client.UploadPart(ctx, &awss3.UploadPartInput{
-		Bucket: &s.bucket, Key: aws.String(s.key(key)), UploadId: aws.String(ref), PartNumber: aws.Int32(int32(index + 1)),
-		Body: blob.ContextReader(ctx, r), ContentLength: aws.Int64(size),
-	}, unsigned)
+	etag, err := s.putPart(ctx, key, aws.String(ref), int32(index+1), blob.ContextReader(ctx, r), size, unsigned)
 	if err != nil {
-		return "", mapErr(fmt.Sprintf("upload chunk %d", index), err)
+		return "", err
 	}
-	return aws.ToString(out.ETag), nil
+	return aws.ToString(etag), nil
 }
 
 // CompleteChunked assembles the parts into the blob: CompleteMultipartUpload,

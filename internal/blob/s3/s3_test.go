@@ -13,6 +13,7 @@ import (
 
 	"github.com/satchelhq/satchel/internal/blob/blobtest"
 	"github.com/satchelhq/satchel/internal/blob/s3"
+	"github.com/satchelhq/satchel/internal/satchel"
 	"github.com/satchelhq/satchel/internal/testutil/faultproxy"
 	"github.com/satchelhq/satchel/internal/testutil/s3test"
 )
@@ -61,13 +62,15 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-// behindProxy returns a store on a fresh bucket reached through a proxy.
-func behindProxy(t *testing.T) (*s3.Store, *faultproxy.Proxy) {
+// behindProxy returns a store on a fresh bucket reached through a proxy;
+// stall is the store's stall time (0: the default).
+func behindProxy(t *testing.T, stall time.Duration) (*s3.Store, *faultproxy.Proxy) {
 	t.Helper()
 	loc, err := s3.ParseURL(s3test.StorageURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	loc.Stall = stall
 	proxy := faultproxy.New(t, strings.TrimPrefix(loc.Endpoint, "http://"))
 	loc.Endpoint = "http://" + proxy.Addr
 	s, err := s3.New(context.Background(), loc)
@@ -80,7 +83,7 @@ func behindProxy(t *testing.T) (*s3.Store, *faultproxy.Proxy) {
 // TestRangeFetchesOnlyTheRange reads 100 bytes in the middle of a 24 MiB
 // blob through a proxy that counts bytes: far less than the blob crosses.
 func TestRangeFetchesOnlyTheRange(t *testing.T) {
-	s, proxy := behindProxy(t)
+	s, proxy := behindProxy(t, 0)
 	ctx := context.Background()
 	content := make([]byte, 24<<20)
 	rand.Read(content)
@@ -114,7 +117,7 @@ func TestRangeFetchesOnlyTheRange(t *testing.T) {
 // TestStoreDown: with the object store gone, calls fail as unavailable and
 // an upload leaves nothing once it is back.
 func TestStoreDown(t *testing.T) {
-	s, proxy := behindProxy(t)
+	s, proxy := behindProxy(t, 0)
 	ctx := context.Background()
 	proxy.Down()
 	if err := s.Ping(ctx); err == nil {
@@ -130,5 +133,69 @@ func TestStoreDown(t *testing.T) {
 	if _, err := s.Open(ctx, "k1"); err == nil {
 		t.Errorf("the failed put left a blob")
 	}
-	_ = errors.New
+}
+
+// TestStalledStore: a store that stops moving bytes partway through a
+// download or an upload fails the call as unavailable after the stall time,
+// instead of holding it for ever.
+func TestStalledStore(t *testing.T) {
+	s, proxy := behindProxy(t, 500*time.Millisecond)
+	ctx := context.Background()
+	content := make([]byte, 40<<20)
+	rand.Read(content)
+	if _, err := s.Put(ctx, "big", bytes.NewReader(content)); err != nil {
+		t.Fatal(err)
+	}
+	// within runs f, failing the test if it has not returned after a
+	// minute: without a bound on stalls it would never return.
+	within := func(what string, f func() error) error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			proxy.Resume()
+			t.Fatalf("%s: still waiting on a stalled store after a minute", what)
+			return nil
+		}
+	}
+	r, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// Reading in order widens the windows (1, 2, 4, 8, 16 MiB): stop a
+	// little into the 16 MiB one, more than socket buffers hold, so that the
+	// stall comes in the middle of a response body.
+	if _, err := io.ReadFull(r, make([]byte, 15<<20+100<<10)); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Stall()
+	err = within("download", func() error { _, err := io.Copy(io.Discard, r); return err })
+	if !errors.Is(err, satchel.ErrUnavailable) {
+		t.Errorf("download from a stalled store: %v, want ErrUnavailable", err)
+	}
+	err = within("upload", func() error { _, err := s.Put(ctx, "other", bytes.NewReader(content)); return err })
+	if !errors.Is(err, satchel.ErrUnavailable) {
+		t.Errorf("upload to a stalled store: %v, want ErrUnavailable", err)
+	}
+	err = within("open", func() error { _, err := s.Open(ctx, "big"); return err })
+	if !errors.Is(err, satchel.ErrUnavailable) {
+		t.Errorf("open on a stalled store: %v, want ErrUnavailable", err)
+	}
+	proxy.Resume()
+	// It recovers by itself, and the failed upload left no blob.
+	r2, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatalf("open after the store moved again: %v", err)
+	}
+	defer r2.Close()
+	if got, err := io.ReadAll(r2); err != nil || !bytes.Equal(got, content) {
+		t.Errorf("read after the store moved again: %d bytes, %v", len(got), err)
+	}
+	if _, err := s.Open(ctx, "other"); !errors.Is(err, satchel.ErrNotFound) {
+		t.Errorf("the failed upload: %v, want ErrNotFound", err)
+	}
 }
