@@ -180,16 +180,26 @@ func (s *Shares) Open(ctx context.Context, token string) (satchel.Share, satchel
 // OpenForDownload is Open for the download route, the hot path: it may
 // answer from this node's copy of the link, so what it returns must be
 // confirmed before content is sent, by CountDownload for a counted download
-// and by Verify for anything else.
+// and by Verify for anything else. Only a copy that looks active is used: a
+// refusal (expired, used up, revoked) always comes from the database, and so
+// does any link with a password, so that a revoked one answers 404 and not
+// 401, and guesses at it never count against the limits.
 func (s *Shares) OpenForDownload(ctx context.Context, token string) (satchel.Share, satchel.File, error) {
-	if sh, f, ok := s.links.get(token); ok {
+	if sh, f, ok := s.links.get(token); ok && sh.State(s.now()) == satchel.ShareActive {
 		return sh, f, nil
 	}
 	sh, f, err := s.Open(ctx, token)
-	if err == nil {
-		s.links.put(token, sh, f)
-	}
+	s.remember(token, sh, f, err)
 	return sh, f, err
+}
+
+// remember keeps this node's copy of a link as it was just read.
+func (s *Shares) remember(token string, sh satchel.Share, f satchel.File, err error) {
+	if err != nil || sh.HasPassword() || sh.State(s.now()) != satchel.ShareActive {
+		s.links.drop(token)
+		return
+	}
+	s.links.put(token, sh, f)
 }
 
 // Verify confirms, from the database, that a link and file as the caller
@@ -198,15 +208,13 @@ func (s *Shares) OpenForDownload(ctx context.Context, token string) (satchel.Sha
 // ErrGone, or ErrStaleLink when only the name changed.
 func (s *Shares) Verify(ctx context.Context, sh satchel.Share, f satchel.File) error {
 	fresh, ff, err := s.store.GetShareByToken(ctx, sh.Token)
+	s.remember(sh.Token, fresh, ff, err)
 	if err != nil {
-		s.links.drop(sh.Token)
 		return err
 	}
 	if err := s.Gone(fresh); err != nil {
-		s.links.drop(sh.Token)
 		return err
 	}
-	s.links.put(sh.Token, fresh, ff)
 	if ff.ID != f.ID || ff.Filename != f.Filename {
 		return ErrStaleLink
 	}

@@ -56,6 +56,16 @@ func TestUnknownRoutes(t *testing.T) {
 	if allow := resp.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "PATCH") {
 		t.Errorf("Allow: %q", allow)
 	}
+	// Share links and the operations routes answer the same way.
+	apitest.Problem(t, c.Do("GET", "/s/", nil), 404)
+	apitest.Problem(t, c.Do("GET", "/s/sometoken/elsewhere", nil), 404)
+	for path, allow := range map[string]string{"/s/sometoken/download": "GET, HEAD", "/s/sometoken": "GET", "/healthz": "GET", "/metrics": "GET"} {
+		resp := c.Do("DELETE", path, nil)
+		apitest.Problem(t, resp, 405)
+		if got := resp.Header.Get("Allow"); !strings.HasPrefix(got, allow) {
+			t.Errorf("DELETE %s: Allow %q, want %q", path, got, allow)
+		}
+	}
 	// A cross-origin browser request that changes state is refused.
 	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Sec-Fetch-Site", "cross-site"), 403)
 	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Origin", "https://evil.example"), 403)

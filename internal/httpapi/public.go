@@ -25,7 +25,7 @@ const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-acti
 func publicHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Robots-Tag", "noindex, nofollow")
+	h.Set("X-Robots-Tag", "noindex")
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("Cache-Control", "no-store")
 }
@@ -180,8 +180,11 @@ func (s *Server) shareDownload(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
 	for attempt := 1; ; attempt++ {
 		err := s.serveShareOnce(w, r, token)
-		if !errors.Is(err, app.ErrStaleLink) || attempt == 3 {
+		if !errors.Is(err, app.ErrStaleLink) {
 			return err
+		}
+		if attempt == 3 {
+			return satchel.Errorf(satchel.ErrUnavailable, "the shared file is being renamed; try again")
 		}
 	}
 }
@@ -207,7 +210,7 @@ func (s *Server) serveShareOnce(w http.ResponseWriter, r *http.Request, token st
 		return s.shareFailure(w, r, token, err)
 	}
 	defer content.Close()
-	cw := &countingWriter{ResponseWriter: w, r: r, confirm: func(counts bool) error {
+	cw := &countingWriter{ResponseWriter: w, r: r, size: f.Size, confirm: func(counts bool) error {
 		if counts {
 			return s.shares.CountDownload(ctx, sh, f)
 		}
@@ -227,13 +230,14 @@ func (s *Server) serveShareOnce(w http.ResponseWriter, r *http.Request, token st
 }
 
 // countingWriter confirms a response just before its header is written:
-// confirm(true) counts a download when it sends the content from byte 0 (a
-// 200 to a GET, a 206 whose range starts at 0, or any multipart 206: several
-// ranges can add up to the whole file), confirm(false) checks any other. If
-// confirm refuses, nothing is written and err says why.
+// confirm(true) counts a download when it sends the content's first byte (a
+// 200 to a GET, a 206 whose range starts at 0, or a multipart 206 with a
+// range that covers byte 0), confirm(false) checks any other. If confirm
+// refuses, nothing is written and err says why.
 type countingWriter struct {
 	http.ResponseWriter
 	r       *http.Request
+	size    int64 // of the content
 	confirm func(counts bool) error
 	decided bool
 	err     error
@@ -248,8 +252,29 @@ func (c *countingWriter) counts(code int) bool {
 		return true
 	case http.StatusPartialContent:
 		h := c.ResponseWriter.Header()
-		return strings.HasPrefix(h.Get("Content-Range"), "bytes 0-") ||
-			strings.HasPrefix(h.Get("Content-Type"), "multipart/byteranges")
+		if strings.HasPrefix(h.Get("Content-Type"), "multipart/byteranges") {
+			return rangesCoverFirstByte(c.r.Header.Get("Range"), c.size)
+		}
+		return strings.HasPrefix(h.Get("Content-Range"), "bytes 0-")
+	}
+	return false
+}
+
+// rangesCoverFirstByte reports whether one of the ranges of a Range header
+// that http.ServeContent accepted covers byte 0 of content of size bytes:
+// one that starts at 0, or a suffix range as long as the content.
+func rangesCoverFirstByte(header string, size int64) bool {
+	spec, _ := strings.CutPrefix(header, "bytes=")
+	for _, ra := range strings.Split(spec, ",") {
+		start, end, _ := strings.Cut(strings.TrimSpace(ra), "-")
+		start, end = strings.TrimSpace(start), strings.TrimSpace(end)
+		if start == "" {
+			if n, err := strconv.ParseInt(end, 10, 64); err == nil && n >= size {
+				return true
+			}
+		} else if n, err := strconv.ParseInt(start, 10, 64); err == nil && n == 0 {
+			return true
+		}
 	}
 	return false
 }

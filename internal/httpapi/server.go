@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,8 +83,9 @@ func New(d Deps) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt))
 	}
-	s.mux.Handle("/api/", s.adapt(route{Handle: s.noRoute}))
-	s.mux.Handle("/api", s.adapt(route{Handle: s.noRoute}))
+	for _, p := range fallbackPatterns {
+		s.mux.Handle(p, s.adapt(route{Handle: s.noRoute}))
+	}
 	s.mux.Handle("GET /static/", web.Static())
 	s.mux.Handle("GET /{$}", s.appPageHandler("files"))
 	s.mux.Handle("GET /shares", s.appPageHandler("shares"))
@@ -202,6 +204,11 @@ func (s *Server) adapt(rt route) http.Handler {
 
 var allMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
+// fallbackPatterns catch the requests under the API's paths (the JSON API,
+// share links, the operations routes) that match no route, so that they too
+// are answered with problem documents.
+var fallbackPatterns = []string{"/api/", "/api", "/s/", "/healthz", "/readyz", "/metrics"}
+
 // noRoute answers API paths that match no route: 405 with Allow when the path
 // exists for other methods, else 404, both as problem documents.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
@@ -209,7 +216,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range allMethods {
 		probe := *r
 		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/api/" && pattern != "/api" {
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && !slices.Contains(fallbackPatterns, pattern) {
 			allowed = append(allowed, m)
 		}
 	}
@@ -219,7 +226,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 			r.Method+" is not allowed here; use "+strings.Join(allowed, ", ")))
 		return nil
 	}
-	writeProblem(w, problemForStatus(r.Context(), http.StatusNotFound, "there is no API route at this path"))
+	writeProblem(w, problemForStatus(r.Context(), http.StatusNotFound, "there is nothing at this path"))
 	return nil
 }
 

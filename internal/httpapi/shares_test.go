@@ -172,6 +172,7 @@ func TestShareCounting(t *testing.T) {
 			{"head", "HEAD", nil, 200},
 			{"range from the middle", "GET", []string{"Range", "bytes=100-199"}, 206},
 			{"suffix range", "GET", []string{"Range", "bytes=-10"}, 206},
+			{"several ranges, none from byte 0", "GET", []string{"Range", "bytes=5-6,8-9"}, 206},
 			{"not modified", "GET", []string{"If-None-Match", etag}, 304},
 			{"range past the end", "GET", []string{"Range", "bytes=5000-"}, 416},
 			{"thumbnail", "GET", nil, 404},
@@ -217,6 +218,7 @@ func TestShareCounting(t *testing.T) {
 		for _, headers := range [][]string{
 			{"Range", "bytes=1-,0-"},
 			{"Range", "bytes=1-,0-0"},
+			{"Range", "bytes=100-199,-4096"},
 			{"Range", "bytes=500-", "If-Range", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)},
 		} {
 			_, sh := shareOf(t, alice, map[string]any{"max_downloads": 1})
@@ -249,7 +251,7 @@ func TestShareCounting(t *testing.T) {
 				t.Errorf("%s of a used-up link: %d", method, resp.Status)
 			}
 		}
-		if v := metricValue(t, env, "satchel_share_downloads_total"); v != 5 {
+		if v := metricValue(t, env, "satchel_share_downloads_total"); v != 6 {
 			t.Errorf("downloads counted metric: %v", v)
 		}
 	})
@@ -417,7 +419,7 @@ func TestSharePages(t *testing.T) {
 					t.Errorf("page has an inline event handler: %q", m)
 				}
 				for name, want := range map[string]string{
-					"Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+					"Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
 					"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
 				} {
 					if got := resp.Header.Get(name); got != want {
@@ -507,6 +509,36 @@ func TestShareDownloadSeesChangesAtOnce(t *testing.T) {
 				alice.MustJSON("DELETE", "/api/v1/files/"+fileID, nil, 204)
 				if resp := anon.Do(rq.method, "/s/"+token+"/download", nil, rq.headers...); resp.Status != 404 {
 					t.Errorf("the link of a deleted file: %d, want 404", resp.Status)
+				}
+			})
+			t.Run("revoked after a refusal/"+rq.name, func(t *testing.T) {
+				// A refusal seen once (used up) must not outlive the link.
+				f := alice.Upload("limited.bin", randomBytes(t, 4096))
+				sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", map[string]any{"max_downloads": 1}, 201)
+				link := "/s/" + sh["token"].(string) + "/download"
+				for _, want := range []int{200, 410} {
+					if resp := anon.Do("GET", link, nil); resp.Status != want {
+						t.Fatalf("download: %d, want %d", resp.Status, want)
+					}
+				}
+				alice.MustJSON("DELETE", "/api/v1/shares/"+sh["id"].(string), nil, 204)
+				if resp := anon.Do(rq.method, link, nil, rq.headers...); resp.Status != 404 {
+					t.Errorf("a used-up link after it was revoked: %d, want 404", resp.Status)
+				}
+			})
+			t.Run("password link revoked/"+rq.name, func(t *testing.T) {
+				f := alice.Upload("secret.bin", randomBytes(t, 4096))
+				sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", map[string]any{"password": "open sesame"}, 201)
+				link := "/s/" + sh["token"].(string) + "/download"
+				if resp := anon.Do("GET", link, nil, "X-Share-Password", "open sesame"); resp.Status != 200 {
+					t.Fatalf("download with the password: %d", resp.Status)
+				}
+				exec(`DELETE FROM share_links WHERE id = $1`, sh["id"])
+				for _, password := range []string{"", "wrong guess", "open sesame"} {
+					headers := append([]string{"X-Share-Password", password}, rq.headers...)
+					if resp := anon.Do(rq.method, link, nil, headers...); resp.Status != 404 {
+						t.Errorf("a revoked password link with password %q: %d, want 404", password, resp.Status)
+					}
 				}
 			})
 			t.Run("used up elsewhere/"+rq.name, func(t *testing.T) {
