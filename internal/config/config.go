@@ -111,7 +111,7 @@ func Settings() []Setting {
 				c.UserQuota = n
 				return nil
 			}},
-		{"SATCHEL_REGISTRATION", "registration", "open", "open, or closed: only `satchel user create` makes accounts",
+		{"SATCHEL_REGISTRATION", "registration", "open", "open, or closed: only the satchel user create command makes accounts",
 			func(c *Config, v string) error {
 				if v != "open" && v != "closed" {
 					return fmt.Errorf("%q is neither open nor closed", v)
