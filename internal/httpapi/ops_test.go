@@ -66,6 +66,17 @@ func TestUnknownRoutes(t *testing.T) {
 			t.Errorf("DELETE %s: Allow %q, want %q", path, got, allow)
 		}
 	}
+	// Elsewhere too; a browser asking for a page gets one.
+	apitest.Problem(t, c.Do("GET", "/no-such-page", nil), 404)
+	apitest.Problem(t, c.Do("POST", "/login", nil), 405)
+	page := c.Do("GET", "/no-such-page", nil, "Accept", "text/html")
+	if page.Status != 404 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(page.Body), "There is nothing here") || page.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("a browser at an unknown path: %d %v %.200s", page.Status, page.Header, page.Body)
+	}
+	if resp := c.Do("GET", "/api/v1/nothing-here", nil, "Accept", "text/html"); resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("an unknown API path asked for as a page: %v", resp.Header.Get("Content-Type"))
+	}
 	// A cross-origin browser request that changes state is refused.
 	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Sec-Fetch-Site", "cross-site"), 403)
 	apitest.Problem(t, c.Do("POST", "/api/v1/sessions", map[string]string{"login": "x", "password": "y"}, "Origin", "https://evil.example"), 403)

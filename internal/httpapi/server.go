@@ -204,13 +204,13 @@ func (s *Server) adapt(rt route) http.Handler {
 
 var allMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
-// fallbackPatterns catch the requests under the API's paths (the JSON API,
-// share links, the operations routes) that match no route, so that they too
-// are answered with problem documents.
-var fallbackPatterns = []string{"/api/", "/api", "/s/", "/healthz", "/readyz", "/metrics"}
+// fallbackPatterns catch the requests that match no route: under the API's
+// paths (the JSON API, share links, the operations routes) and anywhere else.
+var fallbackPatterns = []string{"/api/", "/api", "/s/", "/healthz", "/readyz", "/metrics", "/"}
 
-// noRoute answers API paths that match no route: 405 with Allow when the path
-// exists for other methods, else 404, both as problem documents.
+// noRoute answers requests that match no route: 405 with Allow when the path
+// exists for other methods, else 404; as problem documents, except that a
+// browser asking for a page outside /api gets a page.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 	var allowed []string
 	for _, m := range allMethods {
@@ -225,6 +225,10 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 		writeProblem(w, problemForStatus(r.Context(), http.StatusMethodNotAllowed,
 			r.Method+" is not allowed here; use "+strings.Join(allowed, ", ")))
 		return nil
+	}
+	if wantsHTML(r) && r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+		pageHeaders(w)
+		return s.pages.Render(w, http.StatusNotFound, "notfound", nil)
 	}
 	writeProblem(w, problemForStatus(r.Context(), http.StatusNotFound, "there is nothing at this path"))
 	return nil
