@@ -64,9 +64,11 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // countingBody counts the bytes read from a request body and keeps a read
-// deadline a stall timeout ahead while the body is being read: a client that
-// trickles bytes (or none) cannot hold a connection, an upload and its
-// reservation for ever.
+// deadline a stall timeout ahead from the start of the request until the
+// body ends: a client that trickles bytes (or none) cannot hold a
+// connection, an upload and its reservation for ever, and neither can one
+// that declares a body no handler reads (the server reads past it before it
+// answers).
 type countingBody struct {
 	io.ReadCloser
 	n     int64
@@ -75,10 +77,15 @@ type countingBody struct {
 	armed time.Time // when the deadline was last moved
 }
 
+// arm moves the read deadline a stall timeout past now.
+func (b *countingBody) arm(now time.Time) {
+	_ = b.rc.SetReadDeadline(now.Add(b.stall))
+	b.armed = now
+}
+
 func (b *countingBody) Read(p []byte) (int, error) {
 	if now := time.Now(); now.Sub(b.armed) > time.Second {
-		_ = b.rc.SetReadDeadline(now.Add(b.stall))
-		b.armed = now
+		b.arm(now)
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
@@ -111,6 +118,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		w := &statusWriter{ResponseWriter: rw}
 		body := &countingBody{ReadCloser: r.Body, rc: http.NewResponseController(rw), stall: s.bodyTimeout}
+		if r.ContentLength != 0 && r.Body != http.NoBody {
+			body.arm(start)
+		}
 		r.Body = body
 		h := w.Header()
 		h.Set("X-Request-Id", id)

@@ -174,3 +174,32 @@ func TestFilenameBidiControls(t *testing.T) {
 	alice := env.UserWithKey("alice")
 	apitest.Problem(t, alice.Do("POST", "/api/v1/files?filename="+url.QueryEscape("invoice\u202Egpj.exe"), "x"), 400)
 }
+
+// TestDeclaredBodyNeverSent declares a body and sends none to routes that
+// do not read it (one needs no account): the server, which reads past an
+// unread body before it answers, gives up after the body timeout instead of
+// holding the connection for ever.
+func TestDeclaredBodyNeverSent(t *testing.T) {
+	env := apitest.Start(t, apitest.Backends()[0], map[string]string{"SATCHEL_BODY_TIMEOUT": "1s"})
+	alice := env.UserWithKey("alice")
+	u, _ := url.Parse(env.URL)
+	for _, tt := range []struct{ name, request, status string }{
+		{"a method the route does not take", "POST /healthz HTTP/1.1\r\n", "405"},
+		{"a route that reads no body", "GET /api/v1/me HTTP/1.1\r\nAuthorization: Bearer " + alice.Key + "\r\n", "200"},
+		{"no account", "DELETE /api/v1/files/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\n", "401"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "%sHost: %s\r\nContent-Length: 100000\r\n\r\n", tt.request, u.Host)
+			conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			reply, err := io.ReadAll(conn)
+			if !strings.HasPrefix(string(reply), "HTTP/1.1 "+tt.status) {
+				t.Errorf("reply: %q, %v; want %s and the connection closed", reply, err, tt.status)
+			}
+		})
+	}
+}
