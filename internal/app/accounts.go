@@ -26,6 +26,13 @@ const (
 	attemptWindow     = 15 * time.Minute
 	loginAddrLimit    = 20
 	loginAccountLimit = 50
+	// currentPasswordLimit bounds wrong current passwords when changing the
+	// email or password: whoever holds a session or a key must not be able
+	// to guess the password behind it.
+	currentPasswordLimit = 10
+	// registerAddrLimit bounds the accounts one client address may make
+	// (each costs an argon2id hash) while registration is open.
+	registerAddrLimit = 20
 )
 
 // Accounts registers users, logs them in and out, and manages their API keys.
@@ -50,9 +57,16 @@ func (a *Accounts) RegistrationOpen() bool { return a.registrationOpen }
 
 // Register creates an account through the public API; it is refused when
 // registration is closed.
-func (a *Accounts) Register(ctx context.Context, username, email, password string) (satchel.User, error) {
+func (a *Accounts) Register(ctx context.Context, username, email, password, clientAddr string) (satchel.User, error) {
 	if !a.registrationOpen {
 		return satchel.User{}, satchel.Errorf(satchel.ErrForbidden, "registration is closed on this server")
+	}
+	if err := checkNewUser(username, email, password); err != nil {
+		return satchel.User{}, err
+	}
+	limit := satchel.RateLimit{Key: "register:addr:" + clientAddr, Max: registerAddrLimit, Window: attemptWindow}
+	if err := takeAttempt(ctx, a.store, a.now(), "accounts made from this address", limit); err != nil {
+		return satchel.User{}, err
 	}
 	return a.CreateUser(ctx, username, email, password)
 }
@@ -60,6 +74,21 @@ func (a *Accounts) Register(ctx context.Context, username, email, password strin
 // CreateUser creates an account whatever the registration setting (the
 // administrator's `satchel user create`).
 func (a *Accounts) CreateUser(ctx context.Context, username, email, password string) (satchel.User, error) {
+	if err := checkNewUser(username, email, password); err != nil {
+		return satchel.User{}, err
+	}
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return satchel.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	now := a.now()
+	return a.store.CreateUser(ctx, satchel.User{
+		ID: satchel.NewID(), Username: username, Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	})
+}
+
+// checkNewUser validates what a new account is made of.
+func checkNewUser(username, email, password string) error {
 	var fields []satchel.FieldError
 	if msg := satchel.CheckUsername(username); msg != "" {
 		fields = append(fields, satchel.FieldError{Field: "username", Message: msg})
@@ -71,16 +100,9 @@ func (a *Accounts) CreateUser(ctx context.Context, username, email, password str
 		fields = append(fields, satchel.FieldError{Field: "password", Message: msg})
 	}
 	if len(fields) > 0 {
-		return satchel.User{}, satchel.Invalid(fields...)
+		return satchel.Invalid(fields...)
 	}
-	hash, err := a.hasher.Hash(ctx, password)
-	if err != nil {
-		return satchel.User{}, fmt.Errorf("hash password: %w", err)
-	}
-	now := a.now()
-	return a.store.CreateUser(ctx, satchel.User{
-		ID: satchel.NewID(), Username: username, Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
-	})
+	return nil
 }
 
 var errBadCredentials = satchel.Errorf(satchel.ErrUnauthenticated, "the login or the password is wrong")
@@ -103,13 +125,8 @@ func (a *Accounts) Login(ctx context.Context, login, password, clientAddr string
 	if known {
 		limits = append(limits, satchel.RateLimit{Key: "login:user:" + u.ID, Max: loginAccountLimit, Window: attemptWindow})
 	}
-	wait, err := a.store.TakeAttempts(ctx, limits, a.now())
-	if err != nil {
+	if err := takeAttempt(ctx, a.store, a.now(), "failed sign-ins", limits...); err != nil {
 		return "", sess, u, err
-	}
-	if wait > 0 {
-		return "", sess, u, &satchel.Error{Kind: satchel.ErrRateLimited, RetryAfter: wait,
-			Detail: fmt.Sprintf("too many failed sign-ins; try again in %s", roundUp(wait))}
 	}
 	if !known {
 		// Spend the time a real check takes, so timing does not tell
@@ -215,6 +232,10 @@ func (a *Accounts) UpdateMe(ctx context.Context, p Principal, email, password *s
 	if len(fields) > 0 {
 		return satchel.User{}, satchel.Invalid(fields...)
 	}
+	limit := satchel.RateLimit{Key: "current-password:user:" + p.User.ID, Max: currentPasswordLimit, Window: attemptWindow}
+	if err := takeAttempt(ctx, a.store, a.now(), "wrong current passwords", limit); err != nil {
+		return satchel.User{}, err
+	}
 	ok, err := a.hasher.Verify(ctx, p.User.PasswordHash, currentPassword)
 	if err != nil {
 		return satchel.User{}, fmt.Errorf("verify password of user %s: %w", p.User.ID, err)
@@ -222,6 +243,9 @@ func (a *Accounts) UpdateMe(ctx context.Context, p Principal, email, password *s
 	if !ok {
 		return satchel.User{}, &satchel.Error{Kind: satchel.ErrForbidden, Detail: "the current password is wrong",
 			Fields: []satchel.FieldError{{Field: "current_password", Message: "is wrong"}}}
+	}
+	if err := a.store.GiveBackAttempts(ctx, []string{limit.Key}); err != nil {
+		a.log.WarnContext(ctx, "give back current-password attempt", "err", err)
 	}
 	var hash *string
 	if password != nil {

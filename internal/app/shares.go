@@ -289,17 +289,15 @@ func (s *Shares) checkPassword(ctx context.Context, sh satchel.Share, password, 
 		{Key: "unlock:share:" + sh.ID, Max: unlockFailureLimit, Window: attemptWindow},
 		{Key: "unlock:addr:" + clientAddr, Max: unlockAddrLimit, Window: attemptWindow},
 	}
-	wait, err := s.store.TakeAttempts(ctx, limits, s.now())
-	if err != nil {
+	if err := takeAttempt(ctx, s.store, s.now(), "wrong passwords", limits...); err != nil {
+		if errors.Is(err, satchel.ErrRateLimited) {
+			s.obs.ShareRefused("rate_limited")
+		}
 		return err
-	}
-	if wait > 0 {
-		s.obs.ShareRefused("rate_limited")
-		return &satchel.Error{Kind: satchel.ErrRateLimited, RetryAfter: wait,
-			Detail: fmt.Sprintf("too many wrong passwords; try again in %s", roundUp(wait))}
 	}
 	ok := false
 	if len(password) <= satchel.MaxPasswordLen {
+		var err error
 		if ok, err = s.hasher.Verify(ctx, sh.PasswordHash, password); err != nil {
 			return fmt.Errorf("verify share password: %w", err)
 		}
@@ -312,13 +310,6 @@ func (s *Shares) checkPassword(ctx context.Context, sh satchel.Share, password, 
 		s.log.WarnContext(ctx, "give back unlock attempt", "err", err)
 	}
 	return nil
-}
-
-func roundUp(d time.Duration) string {
-	if d <= time.Minute {
-		return fmt.Sprintf("%d seconds", int(d.Seconds()+0.999))
-	}
-	return fmt.Sprintf("%d minutes", int(d.Minutes()+0.999))
 }
 
 // unlockCookie signs (link, expiry, password hash) with the shared secret:

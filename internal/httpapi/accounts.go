@@ -43,7 +43,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	u, err := s.accounts.Register(r.Context(), in.Username, in.Email, in.Password)
+	u, err := s.accounts.Register(r.Context(), in.Username, in.Email, in.Password, s.clientAddr(r))
 	if err != nil {
 		return err
 	}

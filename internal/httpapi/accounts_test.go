@@ -100,6 +100,27 @@ func TestRegisterConflicts(t *testing.T) {
 	})
 }
 
+// TestRegistrationLimit: one client address makes at most 20 accounts in
+// 15 minutes (each costs a password hash); refused input does not count.
+func TestRegistrationLimit(t *testing.T) {
+	env := apitest.Start(t, apitest.Backends()[0], nil)
+	c := env.Anonymous()
+	user := func(i int) map[string]string {
+		return map[string]string{"username": fmt.Sprintf("user%d", i), "email": fmt.Sprintf("user%d@example.com", i), "password": "password1"}
+	}
+	for i := range 20 {
+		c.MustJSON("POST", "/api/v1/users", user(i), 201)
+		apitest.Problem(t, c.Do("POST", "/api/v1/users", map[string]string{"username": "x", "email": "bad", "password": "short"}), 400)
+	}
+	limited := c.Do("POST", "/api/v1/users", user(20))
+	apitest.Problem(t, limited, 429)
+	if ra := limited.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After: %q", ra)
+	}
+	env.Clock.Advance(16 * time.Minute)
+	c.MustJSON("POST", "/api/v1/users", user(20), 201)
+}
+
 func TestRegistrationClosed(t *testing.T) {
 	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
 		env := apitest.Start(t, b, map[string]string{"SATCHEL_REGISTRATION": "closed"})
@@ -198,6 +219,23 @@ func TestUpdateMe(t *testing.T) {
 		withKey.MustJSON("GET", "/api/v1/me", nil, 200)              // API keys are not sessions
 		apitest.Problem(t, env.Anonymous().Do("POST", "/api/v1/sessions", map[string]string{"login": "alice", "password": "password1"}), 401)
 		env.Anonymous().MustJSON("POST", "/api/v1/sessions", map[string]string{"login": "new@example.com", "password": "new-password"}, 201)
+
+		// Whoever holds a key cannot guess the password behind it: after 10
+		// wrong current passwords in 15 minutes even the right one is 429.
+		change := map[string]string{"email": "guess@example.com", "current_password": "wrong-pass"}
+		for range 9 { // one wrong one was made above, with the old password
+			apitest.Problem(t, withKey.Do("PATCH", "/api/v1/me", change), 403)
+		}
+		change["current_password"] = "new-password"
+		limited := withKey.Do("PATCH", "/api/v1/me", change)
+		apitest.Problem(t, limited, 429)
+		if ra := limited.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After: %q", ra)
+		}
+		env.Clock.Advance(16 * time.Minute)
+		if me := withKey.MustJSON("PATCH", "/api/v1/me", change, 200); me["email"] != "guess@example.com" {
+			t.Errorf("email after the window passed: %v", me["email"])
+		}
 	})
 }
 
