@@ -82,7 +82,7 @@ func Settings() []Setting {
 			func(c *Config, v string) error { c.StorageURL = v; return nil }},
 		{"SATCHEL_DATABASE_TIMEOUT", "database-timeout", "15s", "how long one database call may take before the request answers 503 (a database that hangs cannot hold requests)",
 			func(c *Config, v string) error { return duration(v, time.Second, "15s", &c.DatabaseTimeout) }},
-		{"SATCHEL_STORAGE_TIMEOUT", "storage-timeout", "1m", "how long a request to an S3 object store may make no progress (no answer, or no bytes moving) before it fails with 503",
+		{"SATCHEL_STORAGE_TIMEOUT", "storage-timeout", "1m", "how long Satchel waits on an S3 object store that does not move (no answer, or a body stalled partway) before the request fails with 503",
 			func(c *Config, v string) error { return duration(v, time.Second, "1m", &c.StorageTimeout) }},
 		{"SATCHEL_PUBLIC_URL", "public-url", "", "http://<addr>; the base of share URLs",
 			func(c *Config, v string) error { c.PublicURL = v; return nil }},

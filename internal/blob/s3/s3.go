@@ -144,69 +144,89 @@ func (s *Store) key(k string) string {
 // cut off.
 var errStalled = errors.New("the object store stopped answering")
 
-// watch returns a context for one request that ends when the request makes
-// no progress for the stall time: progress is to be called whenever bytes
-// move; stop releases the watch once the request is over. It bounds what
+// watchdog ends a request to the store that keeps Satchel waiting for the
+// stall time. Its clock runs only while Satchel waits on the store (for an
+// answer, for body bytes, or for the store to take the bytes sent to it),
+// never while the store's side waits on Satchel's other side: a client that
+// pauses a download, or trickles the chunk being uploaded. It bounds what
 // ResponseHeaderTimeout does not: a body that stops moving partway.
-func (s *Store) watch(ctx context.Context) (wctx context.Context, progress, stop func()) {
-	wctx, cancel := context.WithCancelCause(ctx)
-	t := time.AfterFunc(s.stall, func() { cancel(errStalled) })
-	return wctx, func() { t.Reset(s.stall) }, func() { t.Stop(); cancel(nil) }
+type watchdog struct {
+	ctx    context.Context // the request's
+	cancel context.CancelCauseFunc
+	t      *time.Timer
+	stall  time.Duration
 }
 
-// failed maps the error of a request made under watch: one cut off for
-// stalling is ErrUnavailable.
-func failed(wctx context.Context, op string, err error) error {
-	if errors.Is(context.Cause(wctx), errStalled) {
+// watch starts a watchdog, waiting: the request is about to be sent.
+func (s *Store) watch(ctx context.Context) *watchdog {
+	wctx, cancel := context.WithCancelCause(ctx)
+	return &watchdog{ctx: wctx, cancel: cancel, stall: s.stall, t: time.AfterFunc(s.stall, func() { cancel(errStalled) })}
+}
+
+func (w *watchdog) waiting()    { w.t.Reset(w.stall) }
+func (w *watchdog) notWaiting() { w.t.Stop() }
+
+// stop releases the watchdog once the request is over.
+func (w *watchdog) stop() {
+	w.t.Stop()
+	w.cancel(nil)
+}
+
+// stalled reports whether the watchdog cut the request off.
+func (w *watchdog) stalled() bool { return errors.Is(context.Cause(w.ctx), errStalled) }
+
+// failed maps the error of a watched request: one cut off for stalling is
+// ErrUnavailable.
+func (w *watchdog) failed(op string, err error) error {
+	if w.stalled() {
 		return fmt.Errorf("%s: %w: %w", op, satchel.ErrUnavailable, errStalled)
 	}
 	return mapErr(op, err)
 }
 
-// progressReader is a request body that reports each read as progress.
-type progressReader struct {
-	r        io.Reader
-	progress func()
+// watchedBody is a request body under a watchdog: while the SDK is reading
+// it, Satchel waits on its own source; between reads, on the store.
+type watchedBody struct {
+	r io.Reader
+	w *watchdog
 }
 
-func (b *progressReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if n > 0 {
-		b.progress()
-	}
-	return n, err
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.w.notWaiting()
+	defer b.w.waiting()
+	return b.r.Read(p)
 }
 
-// progressSeeker is a progressReader over a *bytes.Reader. It keeps Seek
-// (the SDK rewinds the bodies it signs or retries) and hides WriteTo, which
+// watchedSeeker is a watchedBody over a *bytes.Reader. It keeps Seek (the
+// SDK rewinds the bodies it signs or retries) and hides WriteTo, which
 // would send the body in one unwatched write.
-type progressSeeker struct {
-	progressReader
+type watchedSeeker struct {
+	watchedBody
 	sk io.Seeker
 }
 
-func (b *progressSeeker) Seek(offset int64, whence int) (int64, error) {
+func (b *watchedSeeker) Seek(offset int64, whence int) (int64, error) {
 	return b.sk.Seek(offset, whence)
 }
 
-// progressBody wraps a request body so that reading it is progress.
-func progressBody(r io.Reader, progress func()) io.Reader {
+// body wraps a request body for the watchdog.
+func (w *watchdog) body(r io.Reader) io.Reader {
 	if br, ok := r.(*bytes.Reader); ok {
-		return &progressSeeker{progressReader{br, progress}, br}
+		return &watchedSeeker{watchedBody{br, w}, br}
 	}
-	return &progressReader{r, progress}
+	return &watchedBody{r, w}
 }
 
-// putPart uploads one part of a multipart upload under watch.
+// putPart uploads one part of a multipart upload under a watchdog.
 func (s *Store) putPart(ctx context.Context, key string, uploadID *string, num int32, body io.Reader, size int64, opts ...func(*awss3.Options)) (*string, error) {
-	wctx, progress, stop := s.watch(ctx)
-	defer stop()
-	out, err := s.client.UploadPart(wctx, &awss3.UploadPartInput{
+	w := s.watch(ctx)
+	defer w.stop()
+	out, err := s.client.UploadPart(w.ctx, &awss3.UploadPartInput{
 		Bucket: &s.bucket, Key: aws.String(s.key(key)), UploadId: uploadID, PartNumber: aws.Int32(num),
-		Body: progressBody(body, progress), ContentLength: aws.Int64(size),
+		Body: w.body(body), ContentLength: aws.Int64(size),
 	}, opts...)
 	if err != nil {
-		return nil, failed(wctx, fmt.Sprintf("upload part %d", num), err)
+		return nil, w.failed(fmt.Sprintf("upload part %d", num), err)
 	}
 	return out.ETag, nil
 }
@@ -223,14 +243,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	n, err := io.ReadFull(blob.ContextReader(ctx, r), *buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		defer s.bufs.Put(buf)
-		wctx, progress, stop := s.watch(ctx)
-		defer stop()
-		_, err := s.client.PutObject(wctx, &awss3.PutObjectInput{
+		w := s.watch(ctx)
+		defer w.stop()
+		_, err := s.client.PutObject(w.ctx, &awss3.PutObjectInput{
 			Bucket: &s.bucket, Key: aws.String(s.key(key)), ContentLength: aws.Int64(int64(n)),
-			Body: progressBody(bytes.NewReader((*buf)[:n]), progress),
+			Body: w.body(bytes.NewReader((*buf)[:n])),
 		})
 		if err != nil {
-			return 0, failed(wctx, "put blob", err)
+			return 0, w.failed("put blob", err)
 		}
 		return int64(n), nil
 	}
@@ -338,18 +358,17 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, error)
 // object reads a blob in windows: a read at a position fetches a range
 // from there; reading on in order widens the windows.
 type object struct {
-	s      *Store
-	ctx    context.Context // the request's: reads are part of it
-	key    string
-	size   int64
-	pos    int64
-	body   io.ReadCloser
-	wctx   context.Context // the open body's request
-	stop   func()          // ends the open body's watch
-	moved  func()          // reports progress to it
-	bodyAt int64           // the position the open body reads from
-	bodyTo int64           // where the open body ends
-	window int64
+	s        *Store
+	ctx      context.Context // the request's: reads are part of it
+	key      string
+	size     int64
+	pos      int64
+	body     io.ReadCloser
+	watch    *watchdog // the open body's
+	bodyAt   int64     // the position the open body reads from
+	bodyTo   int64     // where the open body ends
+	window   int64
+	reopened bool // the open body replaces one that broke off
 }
 
 func (o *object) Read(p []byte) (int, error) {
@@ -366,38 +385,51 @@ func (o *object) Read(p []byte) (int, error) {
 			}
 		}
 		end := min(o.pos+o.window, o.size)
-		wctx, progress, stop := o.s.watch(o.ctx)
-		out, err := o.s.client.GetObject(wctx, &awss3.GetObjectInput{
+		w := o.s.watch(o.ctx)
+		out, err := o.s.client.GetObject(w.ctx, &awss3.GetObjectInput{
 			Bucket: &o.s.bucket, Key: &o.key, Range: aws.String(fmt.Sprintf("bytes=%d-%d", o.pos, end-1)),
 		})
 		if err != nil {
-			err = failed(wctx, "read blob", err)
-			stop()
+			err = w.failed("read blob", err)
+			w.stop()
 			return 0, err
 		}
-		o.body, o.stop, o.moved, o.bodyAt, o.bodyTo = out.Body, stop, progress, o.pos, end
-		o.wctx = wctx
+		w.notWaiting() // until the next Read: the client may pause
+		o.body, o.watch, o.bodyAt, o.bodyTo = out.Body, w, o.pos, end
 	}
+	o.watch.waiting()
 	n, err := o.body.Read(p[:min(int64(len(p)), o.bodyTo-o.bodyAt)])
-	if n > 0 {
-		o.moved()
-	}
+	o.watch.notWaiting()
 	o.pos += int64(n)
 	o.bodyAt += int64(n)
-	switch {
-	case errors.Is(err, io.EOF) && o.bodyAt < o.bodyTo:
-		err = fmt.Errorf("read blob: %w", io.ErrUnexpectedEOF)
-	case errors.Is(err, io.EOF):
-		err = nil
-	case err != nil:
-		err = failed(o.wctx, "read blob", err)
+	if errors.Is(err, io.EOF) && o.bodyAt >= o.bodyTo {
+		err = nil // the window is done; the next Read opens the next one
 	}
-	return n, err
+	if err == nil {
+		if n > 0 {
+			o.reopened = false
+		}
+		return n, nil
+	}
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	if o.reopened || o.watch.stalled() || o.ctx.Err() != nil {
+		return n, o.watch.failed("read blob", err)
+	}
+	// The store dropped the connection (say, after the client paused for
+	// long): fetch the rest of the window again, once.
+	o.closeBody()
+	o.reopened = true
+	if n > 0 {
+		return n, nil
+	}
+	return o.Read(p)
 }
 
 func (o *object) closeBody() {
 	o.body.Close()
-	o.stop()
+	o.watch.stop()
 	o.body = nil
 }
 

@@ -199,3 +199,88 @@ func TestStalledStore(t *testing.T) {
 		t.Errorf("the failed upload: %v, want ErrNotFound", err)
 	}
 }
+
+// slowReader hands over its bytes in two halves with a pause between: a
+// client trickling an upload.
+type slowReader struct {
+	b      []byte
+	pause  time.Duration
+	paused bool
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	if len(r.b) <= len(p) && !r.paused {
+		r.paused = true
+		time.Sleep(r.pause)
+	}
+	n := copy(p, r.b[:min(len(p), max(len(r.b)/2, 1))])
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// TestSlowClientIsNotAStall: the stall time counts only while Satchel waits
+// on the store. A client that pauses a download, or trickles a chunk, for
+// longer than that loses nothing.
+func TestSlowClientIsNotAStall(t *testing.T) {
+	s, proxy := behindProxy(t, 300*time.Millisecond)
+	ctx := context.Background()
+	content := make([]byte, 3<<20)
+	rand.Read(content)
+	if _, err := s.Put(ctx, "big", bytes.NewReader(content)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := make([]byte, 32<<10)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the client pauses the download
+	rest, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(append(head, rest...), content) {
+		t.Errorf("a download paused by its client: %d bytes, %v", len(head)+len(rest), err)
+	}
+
+	// If the store drops the connection meanwhile, the rest is fetched anew.
+	r2, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if _, err := io.ReadFull(r2, head); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Down()
+	proxy.Up(t)
+	rest, err = io.ReadAll(r2)
+	if err != nil || !bytes.Equal(append(head, rest...), content) {
+		t.Errorf("a download whose store connection dropped: %d bytes, %v", len(head)+len(rest), err)
+	}
+
+	chunk := content[:200<<10]
+	ref, err := s.BeginChunked(ctx, "chunked", int64(len(chunk)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag, err := s.PutChunk(ctx, "chunked", ref, 0, 0, int64(len(chunk)), &slowReader{b: chunk, pause: time.Second})
+	if err != nil {
+		t.Fatalf("a chunk its client trickles: %v", err)
+	}
+	if err := s.CompleteChunked(ctx, "chunked", ref, []satchel.Chunk{{Index: 0, Size: int64(len(chunk)), ETag: etag}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Open(ctx, "chunked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if b, err := io.ReadAll(got); err != nil || !bytes.Equal(b, chunk) {
+		t.Errorf("the trickled chunk: %d bytes, %v", len(b), err)
+	}
+}
