@@ -65,7 +65,7 @@ func (a *Accounts) Register(ctx context.Context, username, email, password, clie
 		return satchel.User{}, err
 	}
 	limit := satchel.RateLimit{Key: "register:addr:" + clientAddr, Max: registerAddrLimit, Window: attemptWindow}
-	if err := takeAttempt(ctx, a.store, a.now(), "accounts made from this address", limit); err != nil {
+	if err := takeAttempt(ctx, a.store, a.now(), "sign-ups from this address", limit); err != nil {
 		return satchel.User{}, err
 	}
 	return a.CreateUser(ctx, username, email, password)

@@ -44,14 +44,14 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
 	defer s.metrics.UploadsInFlight.Dec()
 	up := app.Upload{Filename: r.URL.Query().Get("filename"), ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength, Body: r.Body}
 	if mt, _, _ := mime.ParseMediaType(up.ContentType); mt == "multipart/form-data" {
-		mr, part, err := filePart(r)
+		mr, part, fields, err := filePart(r)
 		if err != nil {
 			return err
 		}
 		if up.Filename == "" {
 			up.Filename = part.FileName()
 		}
-		up.ContentType, up.Size, up.Body = part.Header.Get("Content-Type"), -1, &onlyFile{part: part, mr: mr}
+		up.ContentType, up.Size, up.Body = part.Header.Get("Content-Type"), -1, &onlyFile{part: part, mr: mr, fields: fields}
 	}
 	if up.Filename == "" {
 		return satchel.Invalid(satchel.FieldError{Field: "filename", Message: "is required: pass ?filename=NAME or a multipart filename"})
@@ -66,36 +66,40 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) error {
 }
 
 // filePart advances a multipart body to its part named "file", reading past
-// a few small other fields.
-func filePart(r *http.Request) (*multipart.Reader, *multipart.Part, error) {
+// a few small other fields, and says how many it read past.
+func filePart(r *http.Request) (*multipart.Reader, *multipart.Part, int, error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+		return nil, nil, 0, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
 	}
-	for i := 0; i <= maxFormParts; i++ {
+	for fields := 0; fields <= maxFormParts; fields++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, nil, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
+			return nil, nil, 0, satchel.Errorf(satchel.ErrInvalid, "the multipart body cannot be read: %v", err)
 		}
 		if part.FormName() == "file" {
-			return mr, part, nil
+			return mr, part, fields, nil
 		}
 		if err := skipField(part); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 	}
-	return nil, nil, satchel.Invalid(satchel.FieldError{Field: "file", Message: "the multipart body has no part named \"file\""})
+	return nil, nil, 0, satchel.Invalid(satchel.FieldError{Field: "file", Message: "the multipart body has no part named \"file\""})
 }
 
-// skipField reads past a small multipart field other than "file".
+// skipField reads past a multipart part other than the file: a small field,
+// or an empty file input (what a browser sends for one left empty). A part
+// that holds a file is refused: a second file would be dropped without a
+// word.
 func skipField(part *multipart.Part) error {
-	if part.FileName() != "" {
+	n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1))
+	switch {
+	case n > 0 && (part.FormName() == "file" || part.FileName() != ""):
 		return satchel.Errorf(satchel.ErrInvalid, "send one file per request, in the part named \"file\"")
-	}
-	if n, _ := io.Copy(io.Discard, io.LimitReader(part, maxFormField+1)); n > maxFormField {
+	case n > maxFormField:
 		return satchel.Errorf(satchel.ErrInvalid, "multipart fields other than \"file\" are limited to %d bytes", maxFormField)
 	}
 	return nil
@@ -105,9 +109,10 @@ func skipField(part *multipart.Part) error {
 // rest of the body: a second file would otherwise be dropped without a word,
 // so it fails the upload (before anything is recorded) instead.
 type onlyFile struct {
-	part *multipart.Part
-	mr   *multipart.Reader
-	err  error // the end: io.EOF, or why the rest is refused
+	part   *multipart.Part
+	mr     *multipart.Reader
+	fields int   // other parts read so far
+	err    error // the end: io.EOF, or why the rest is refused
 }
 
 func (o *onlyFile) Read(p []byte) (int, error) {
@@ -123,7 +128,7 @@ func (o *onlyFile) Read(p []byte) (int, error) {
 }
 
 func (o *onlyFile) rest() error {
-	for i := 0; i <= maxFormParts; i++ {
+	for {
 		part, err := o.mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return io.EOF
@@ -131,14 +136,13 @@ func (o *onlyFile) rest() error {
 		if err != nil {
 			return err // the body broke off
 		}
-		if part.FormName() == "file" {
-			return satchel.Errorf(satchel.ErrInvalid, "send one file per request, in the part named \"file\"")
+		if o.fields++; o.fields > maxFormParts {
+			return satchel.Errorf(satchel.ErrInvalid, "the multipart body has more than %d fields besides \"file\"", maxFormParts)
 		}
 		if err := skipField(part); err != nil {
 			return err
 		}
 	}
-	return satchel.Errorf(satchel.ErrInvalid, "the multipart body has more than %d fields", maxFormParts)
 }
 
 func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) error {

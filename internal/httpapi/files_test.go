@@ -222,6 +222,35 @@ func TestUploadForms(t *testing.T) {
 				}
 			})
 		}
+		// A browser sends an empty part for a file input left empty: that is
+		// no second file. Fields, before or after the file, are limited to 16.
+		t.Run("an empty file input and fields", func(t *testing.T) {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for i := range 8 {
+				_ = mw.WriteField(fmt.Sprint("before", i), "x")
+			}
+			part, _ := mw.CreateFormFile("file", "kept.bin")
+			part.Write(png)
+			mw.CreateFormFile("file", "")
+			for i := range 7 {
+				_ = mw.WriteField(fmt.Sprint("after", i), "x")
+			}
+			mw.Close()
+			resp := alice.Do("POST", "/api/v1/files", body.Bytes(), "Content-Type", mw.FormDataContentType())
+			if resp.Status != 201 || resp.JSON(t)["sha256"] != sha(png) {
+				t.Fatalf("upload with an empty file input: %d %s", resp.Status, resp.Body)
+			}
+			body.Reset()
+			mw = multipart.NewWriter(&body)
+			part, _ = mw.CreateFormFile("file", "kept.bin")
+			part.Write(png)
+			for i := range 17 {
+				_ = mw.WriteField(fmt.Sprint("after", i), "x")
+			}
+			mw.Close()
+			apitest.Problem(t, alice.Do("POST", "/api/v1/files", body.Bytes(), "Content-Type", mw.FormDataContentType()), 400)
+		})
 		for _, tt := range []struct {
 			name, filename, contentType string
 			body                        []byte
