@@ -139,7 +139,9 @@ func TestStoreDown(t *testing.T) {
 // download or an upload fails the call as unavailable after the stall time,
 // instead of holding it for ever.
 func TestStalledStore(t *testing.T) {
-	s, proxy := behindProxy(t, 500*time.Millisecond)
+	// The stall time is short for a test, yet long enough that a loaded
+	// machine does not make a healthy store look stalled.
+	s, proxy := behindProxy(t, 2*time.Second)
 	ctx := context.Background()
 	content := make([]byte, 40<<20)
 	rand.Read(content)
@@ -225,7 +227,8 @@ func (r *slowReader) Read(p []byte) (int, error) {
 // on the store. A client that pauses a download, or trickles a chunk, for
 // longer than that loses nothing.
 func TestSlowClientIsNotAStall(t *testing.T) {
-	s, proxy := behindProxy(t, 300*time.Millisecond)
+	s, proxy := behindProxy(t, 2*time.Second)
+	const pause = 4 * time.Second // longer than the stall time
 	ctx := context.Background()
 	content := make([]byte, 3<<20)
 	rand.Read(content)
@@ -241,7 +244,7 @@ func TestSlowClientIsNotAStall(t *testing.T) {
 	if _, err := io.ReadFull(r, head); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // the client pauses the download
+	time.Sleep(pause) // the client pauses the download
 	rest, err := io.ReadAll(r)
 	if err != nil || !bytes.Equal(append(head, rest...), content) {
 		t.Errorf("a download paused by its client: %d bytes, %v", len(head)+len(rest), err)
@@ -268,7 +271,7 @@ func TestSlowClientIsNotAStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	etag, err := s.PutChunk(ctx, "chunked", ref, 0, 0, int64(len(chunk)), &slowReader{b: chunk, pause: time.Second})
+	etag, err := s.PutChunk(ctx, "chunked", ref, 0, 0, int64(len(chunk)), &slowReader{b: chunk, pause: pause})
 	if err != nil {
 		t.Fatalf("a chunk its client trickles: %v", err)
 	}
