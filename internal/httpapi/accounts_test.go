@@ -103,22 +103,24 @@ func TestRegisterConflicts(t *testing.T) {
 // TestRegistrationLimit: one client address makes at most 20 accounts in
 // 15 minutes (each costs a password hash); refused input does not count.
 func TestRegistrationLimit(t *testing.T) {
-	env := apitest.Start(t, apitest.Backends()[0], nil)
-	c := env.Anonymous()
-	user := func(i int) map[string]string {
-		return map[string]string{"username": fmt.Sprintf("user%d", i), "email": fmt.Sprintf("user%d@example.com", i), "password": "password1"}
-	}
-	for i := range 20 {
-		c.MustJSON("POST", "/api/v1/users", user(i), 201)
-		apitest.Problem(t, c.Do("POST", "/api/v1/users", map[string]string{"username": "x", "email": "bad", "password": "short"}), 400)
-	}
-	limited := c.Do("POST", "/api/v1/users", user(20))
-	apitest.Problem(t, limited, 429)
-	if ra := limited.Header.Get("Retry-After"); ra == "" || ra == "0" {
-		t.Errorf("Retry-After: %q", ra)
-	}
-	env.Clock.Advance(16 * time.Minute)
-	c.MustJSON("POST", "/api/v1/users", user(20), 201)
+	apitest.ForEach(t, func(t *testing.T, b apitest.Backend) {
+		env := apitest.Start(t, b, nil)
+		c := env.Anonymous()
+		user := func(i int) map[string]string {
+			return map[string]string{"username": fmt.Sprintf("user%d", i), "email": fmt.Sprintf("user%d@example.com", i), "password": "password1"}
+		}
+		for i := range 20 {
+			c.MustJSON("POST", "/api/v1/users", user(i), 201)
+			apitest.Problem(t, c.Do("POST", "/api/v1/users", map[string]string{"username": "x", "email": "bad", "password": "short"}), 400)
+		}
+		limited := c.Do("POST", "/api/v1/users", user(20))
+		apitest.Problem(t, limited, 429)
+		if ra := limited.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After: %q", ra)
+		}
+		env.Clock.Advance(16 * time.Minute)
+		c.MustJSON("POST", "/api/v1/users", user(20), 201)
+	})
 }
 
 func TestRegistrationClosed(t *testing.T) {

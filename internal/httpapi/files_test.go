@@ -439,13 +439,7 @@ func TestSizeLimit(t *testing.T) {
 		// Without a Content-Length the count stops it.
 		req := alice.Request("POST", "/api/v1/files?filename=big.bin", io.MultiReader(bytes.NewReader(randomBytes(t, 4096))))
 		req.ContentLength = -1
-		resp, err := alice.HTTP.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		apitest.Problem(t, &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, 413)
+		apitest.Problem(t, alice.Send(req), 413)
 		assertNothingKept(t, env, alice)
 	})
 }
@@ -463,23 +457,15 @@ func TestQuota(t *testing.T) {
 		// Chunked: the count passes the quota part way.
 		req := alice.Request("POST", "/api/v1/files?filename=big.bin", io.MultiReader(bytes.NewReader(randomBytes(t, 150<<10))))
 		req.ContentLength = -1
-		resp, err := alice.HTTP.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		apitest.Problem(t, &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, 507)
+		apitest.Problem(t, alice.Send(req), 507)
 		assertNothingKept(t, env, alice)
 
 		// Chunked and within the quota: the reservation settles on the real size.
 		req = alice.Request("POST", "/api/v1/files?filename=fits.bin", io.MultiReader(bytes.NewReader(randomBytes(t, 60<<10))))
 		req.ContentLength = -1
-		resp, err = alice.HTTP.Do(req)
-		if err != nil || resp.StatusCode != 201 {
-			t.Fatalf("chunked upload within quota: %v %v", resp.StatusCode, err)
+		if resp := alice.Send(req); resp.Status != 201 {
+			t.Fatalf("chunked upload within quota: %d %s", resp.Status, resp.Body)
 		}
-		resp.Body.Close()
 		if used := storageUsed(t, alice); used != 60<<10 {
 			t.Errorf("storage_used_bytes: got %d, want %d", used, 60<<10)
 		}

@@ -462,13 +462,12 @@ func TestShareDownloadSeesChangesAtOnce(t *testing.T) {
 		// warm makes a link and downloads it once.
 		warm := func() (fileID, shareID, token string) {
 			t.Helper()
-			f := alice.Upload("before.bin", randomBytes(t, 4096))
-			sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", nil, 201)
+			_, sh := shareOf(t, alice, nil)
 			token = sh["token"].(string)
 			if resp := anon.Do("GET", "/s/"+token+"/download", nil); resp.Status != 200 {
 				t.Fatalf("first download: %d", resp.Status)
 			}
-			return f["id"].(string), sh["id"].(string), token
+			return sh["file_id"].(string), sh["id"].(string), token
 		}
 		requests := []struct {
 			name    string
@@ -513,8 +512,7 @@ func TestShareDownloadSeesChangesAtOnce(t *testing.T) {
 			})
 			t.Run("revoked after a refusal/"+rq.name, func(t *testing.T) {
 				// A refusal seen once (used up) must not outlive the link.
-				f := alice.Upload("limited.bin", randomBytes(t, 4096))
-				sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", map[string]any{"max_downloads": 1}, 201)
+				_, sh := shareOf(t, alice, map[string]any{"max_downloads": 1})
 				link := "/s/" + sh["token"].(string) + "/download"
 				for _, want := range []int{200, 410} {
 					if resp := anon.Do("GET", link, nil); resp.Status != want {
@@ -527,8 +525,7 @@ func TestShareDownloadSeesChangesAtOnce(t *testing.T) {
 				}
 			})
 			t.Run("password link revoked/"+rq.name, func(t *testing.T) {
-				f := alice.Upload("secret.bin", randomBytes(t, 4096))
-				sh := alice.MustJSON("POST", "/api/v1/files/"+f["id"].(string)+"/shares", map[string]any{"password": "open sesame"}, 201)
+				_, sh := shareOf(t, alice, map[string]any{"password": "open sesame"})
 				link := "/s/" + sh["token"].(string) + "/download"
 				if resp := anon.Do("GET", link, nil, "X-Share-Password", "open sesame"); resp.Status != 200 {
 					t.Fatalf("download with the password: %d", resp.Status)

@@ -284,15 +284,22 @@ func (r *Response) JSON(t testing.TB) map[string]any {
 // encode as JSON. headers come in name, value pairs.
 func (c *Client) Do(method, path string, body any, headers ...string) *Response {
 	c.env.T.Helper()
-	req := c.Request(method, path, body, headers...)
+	return c.Send(c.Request(method, path, body, headers...))
+}
+
+// Send sends a request built with Request (and changed, say to stream its
+// body without a length) and reads the response. Call it from the test's
+// goroutine: it fails the test if the request cannot be sent.
+func (c *Client) Send(req *http.Request) *Response {
+	c.env.T.Helper()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		c.env.T.Fatalf("%s %s: %v", method, path, err)
+		c.env.T.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.env.T.Fatalf("%s %s: read body: %v", method, path, err)
+		c.env.T.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
